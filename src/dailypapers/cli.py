@@ -1,0 +1,246 @@
+"""The `dailypapers` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .config import SETTINGS, Config
+
+console = Console(stderr=True)
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", help="Database path or URL (env DAILYPAPERS_DB; default dailypapers.db).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A TOML settings file.")
+@click.version_option(package_name="dailypapers")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, config_file: str | None) -> None:
+    """dailypapers: trending arXiv papers, feeds and a Hugging Face-compatible API, self-hosted."""
+    try:
+        ctx.obj = Config({"db": db}, file=config_file)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _store(config: Config):
+    from .store import Store
+
+    try:
+        return Store(config.db)
+    except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
+        raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
+
+
+# -- serving ------------------------------------------------------------------------------------------
+
+
+def _serve(config: Config, host: str | None, port: int | None, workers: int | None) -> None:
+    import uvicorn
+
+    host = host or config.host
+    port = port or config.port
+    workers = workers or config.workers
+    os.environ["DAILYPAPERS_DB"] = config.db  # worker processes rebuild the config from the environment
+    os.environ.setdefault("DAILYPAPERS_PUBLIC_URL", config.public_url or f"http://{host}:{port}")
+    console.print(f"Serving {config.db} on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
+    uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)  # fmt: skip
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+@click.pass_obj
+def serve(config: Config, host, port, workers) -> None:
+    """Serve an existing database: web pages, JSON API, RSS/Atom feeds."""
+    if "://" not in config.db and not Path(config.db).exists():
+        raise click.ClickException(f"no database at {config.db}; create one with `dailypapers ingest ...` or `dailypapers demo`")
+    _store(config).close()  # migrates it if needed, before workers start
+    _serve(config, host, port, workers)
+
+
+DEMO_SAMPLE = "demo_sample.jsonl.gz"
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+@click.option("--no-serve", is_flag=True, help="Only build the demo database.")
+@click.pass_obj
+def demo(config: Config, host, port, workers, no_serve) -> None:
+    """Build a database from the bundled sample of real Daily Papers (if missing), then serve it."""
+    from .ingest import hf_daily
+    from .ingest.runner import Runner
+
+    store = _store(config)
+    if store.count_papers() == 0:
+        with resources.as_file(resources.files("dailypapers.data") / DEMO_SAMPLE) as sample:
+            console.print(f"Building {config.db} from the bundled sample")
+            report = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console).run(hf_daily.read_file(sample))
+            report.print(console)
+    store.close()
+    if not no_serve:
+        _serve(config, host, port, workers)
+
+
+# -- ingesting ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def ingest() -> None:
+    """Import papers from Hugging Face Daily Papers or arXiv (idempotent, resumable)."""
+
+
+def _run_file(config: Config, source: str, module, path: Path, **read_options) -> None:
+    from .ingest.files import file_key, file_size
+    from .ingest.runner import Runner
+
+    store = _store(config)
+    runner = Runner(store, source, file_key(path), console=console)
+    start = (runner.resume_state() or {}).get("position", 0)
+    if start:
+        console.print(f"Resuming {path.name} after record {start:,}")
+    _finish(runner, module.read_file(path, start=start, **read_options), f"{path.name} ({file_size(path) / 1e6:.1f} MB)")
+
+
+def _finish(runner, items, what: str) -> None:
+    console.print(f"Ingesting {what}")
+    try:
+        report = runner.run(items)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]Interrupted[/] after {runner.report.read:,} records; run the same command again to resume.")
+        sys.exit(130)
+    report.print(console)
+
+
+@ingest.command("hf-daily")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--date", "day", help="Fetch this day's papers from the live API (YYYY-MM-DD).")
+@click.option("--since", help="Fetch every day from this one (YYYY-MM-DD) to --until.")
+@click.option("--until", help="Last day for --since (default: today, UTC).")
+@click.option("--base-url", help="Hugging Face base URL (default https://huggingface.co).")
+@click.pass_obj
+def ingest_hf_daily(config: Config, files, day, since, until, base_url) -> None:
+    """Hugging Face /api/daily_papers JSON: FILES (a JSON list per day, or JSON lines; .gz is fine), or live.
+
+    A file's featured day is each item's `daily_date`, else a YYYY-MM-DD in the file name, else the
+    paper's `submittedOnDailyAt`.
+    """
+    from .ingest import hf_daily
+    from .ingest.http import PoliteClient
+    from .ingest.runner import Runner
+
+    if files and (day or since):
+        raise click.UsageError("give FILES or --date/--since, not both")
+    if not files and not (day or since):
+        raise click.UsageError("give FILES, --date DAY or --since DAY")
+    for path in files:
+        _run_file(config, "hf-daily", hf_daily, path)
+    if not files:
+        today = datetime.now(timezone.utc).date()
+        first = _day(day or since, "--date" if day else "--since")
+        last = first if day else (_day(until, "--until") or today)
+        if last < first:
+            raise click.BadParameter("must not be before --since", param_hint="--until")
+        if first > today:
+            raise click.BadParameter(f"{first} is in the future", param_hint="--date/--since")
+        days = hf_daily.days_between(first, last)
+        base = base_url or config.hf_base_url
+        store = _store(config)
+        runner = Runner(store, "hf-daily", f"{base}|{first}|{last}", console=console)
+        start = (runner.resume_state() or {}).get("position", 0)
+        client = PoliteClient(min_interval=config.hf_min_interval, log=console.print)
+        _finish(runner, hf_daily.fetch_days(client, base, days, start), f"{len(days)} day(s) from {base}")
+
+
+@ingest.command("arxiv-snapshot")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def ingest_arxiv_snapshot(config: Config, file: Path) -> None:
+    """The arXiv bulk metadata snapshot (JSON lines, plain or .gz), streamed in constant memory."""
+    from .ingest import arxiv_snapshot
+
+    _run_file(config, "arxiv-snapshot", arxiv_snapshot, file)
+
+
+@ingest.command("arxiv-oai")
+@click.option("--set", "set_spec", default="cs", show_default=True, help="OAI-PMH set, e.g. cs, math, physics:hep-th.")
+@click.option("--from", "from_day", required=True, help="First datestamp to harvest (YYYY-MM-DD).")
+@click.option("--until", "until_day", help="Last datestamp to harvest (YYYY-MM-DD).")
+@click.option("--base-url", help="OAI-PMH endpoint (default https://oaipmh.arxiv.org/oai).")
+@click.pass_obj
+def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) -> None:
+    """arXiv OAI-PMH ListRecords (metadataPrefix arXiv): follows resumption tokens, one request per 3 s,
+    honours 503 + Retry-After, and resumes an interrupted harvest from its last token."""
+    from .ingest import arxiv_oai
+    from .ingest.http import PoliteClient
+    from .ingest.runner import Runner
+
+    first, last = _day(from_day, "--from"), _day(until_day, "--until")
+    if last and last < first:
+        raise click.BadParameter("must not be before --from", param_hint="--until")
+    base = base_url or config.oai_base_url
+    store = _store(config)
+    runner = Runner(store, "arxiv-oai", f"{base}|{set_spec}|{first}|{last or ''}", console=console)
+    client = PoliteClient(min_interval=config.arxiv_min_interval, log=console.print)
+    items = arxiv_oai.harvest(client, base, set_spec=set_spec, from_day=first, until_day=last,
+                              resume=runner.resume_state(), log=console.print)  # fmt: skip
+    _finish(runner, items, f"set {set_spec} from {first} at {base}")
+
+
+# -- the rest -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def index(config: Config) -> None:
+    """Bring the keyword index up to date with the catalog (ingest does this itself)."""
+    store = _store(config)
+    console.print(f"{store.refresh_keyword_index():,} papers indexed")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 120), default=10, show_default=True)
+@click.pass_obj
+def search(config: Config, query: str, limit: int) -> None:
+    """Keyword search over titles, authors and abstracts."""
+    if len(query) > 250:
+        raise click.BadParameter("at most 250 characters", param_hint="QUERY")
+    for paper in _store(config).search(query, limit=limit):
+        click.echo(f"{paper['id']:>16}  {paper['upvotes']:>4}▲  {paper['title']}")
+
+
+@main.command()
+@click.pass_obj
+def stats(config: Config) -> None:
+    """What the database holds."""
+    for key, value in _store(config).stats().items():
+        click.echo(f"{key:>16}: {value}")
+
+
+@main.command()
+@click.pass_obj
+def settings(config: Config) -> None:
+    """Every setting, its value, where the value came from, and what it does."""
+    for setting in SETTINGS:
+        click.echo(f"{setting.name} = {config.values[setting.name]!r}  [{config.sources[setting.name]}]")
+        click.echo(f"    {setting.help}  (env {setting.env})")

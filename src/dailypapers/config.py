@@ -1,0 +1,81 @@
+"""Settings, kept as data with their help text.
+
+Each setting comes from, in order of precedence: a command-line option, the environment variable
+`DAILYPAPERS_<NAME>`, a TOML file (`--config` or `DAILYPAPERS_CONFIG`), or its default.
+`dailypapers settings` prints them all with where each value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"DAILYPAPERS_{self.name.upper()}"
+
+
+SETTINGS = (
+    Setting("db", "dailypapers.db", "Database: a SQLite file path (created if missing) or a SQLAlchemy URL."),
+    Setting("host", "127.0.0.1", "Address `serve` listens on."),
+    Setting("port", 8000, "Port `serve` listens on."),
+    Setting("workers", 1, "Worker processes for `serve`."),
+    Setting("public_url", "", "The site's public address, used in feed links (default: http://HOST:PORT)."),
+    Setting("site_name", "dailypapers", "Name shown in page titles and feeds."),
+    Setting("hf_base_url", "https://huggingface.co", "Hugging Face base URL for `ingest hf-daily --date/--since`."),
+    Setting("hf_min_interval", 1.0, "Seconds between requests to Hugging Face."),
+    Setting("oai_base_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for `ingest arxiv-oai`."),
+    Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
+    Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Config:
+    def __init__(self, overrides: dict | None = None, file: str | Path | None = None, environ=None):
+        environ = os.environ if environ is None else environ
+        file = file or environ.get("DAILYPAPERS_CONFIG")
+        from_file = tomllib.loads(Path(file).read_text()) if file else {}
+        unknown = set(from_file) - set(_BY_NAME)
+        if unknown:
+            raise ValueError(f"unknown settings in {file}: {', '.join(sorted(unknown))}")
+        self.sources: dict[str, str] = {}
+        self.values: dict[str, object] = {}
+        for setting in SETTINGS:
+            if overrides and overrides.get(setting.name) is not None:
+                value, source = overrides[setting.name], "option"
+            elif setting.env in environ:
+                value, source = environ[setting.env], setting.env
+            elif setting.name in from_file:
+                value, source = from_file[setting.name], str(file)
+            else:
+                value, source = setting.default, "default"
+            self.values[setting.name] = _coerce(setting, value)
+            self.sources[setting.name] = source
+
+    def __getattr__(self, name: str):
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def site_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _coerce(setting: Setting, value):
+    kind = type(setting.default)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"setting {setting.name}: {value!r} is not a valid {kind.__name__}") from None

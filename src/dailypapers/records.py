@@ -1,0 +1,147 @@
+"""The one record type every source yields, and the arXiv id rules.
+
+A paper is named by its arXiv id without a version suffix everywhere in dailypapers
+("2405.15738", "hep-th/9901001"); versions live in ``PaperRecord.versions``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timezone
+
+# Sources in increasing authority for bibliographic fields (title, abstract, authors, ...).
+SOURCE_RANK = {"hf-scrape": 1, "hf": 2, "arxiv": 3}
+
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}"
+_ID_RE = re.compile(
+    rf"^(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:|oai:arxiv\.org:)?"
+    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?P<version>v\d+)?(?:\.pdf)?/?$",
+    re.IGNORECASE,
+)
+
+
+class InvalidRecord(ValueError):
+    """A source record that cannot become a paper; the message says why."""
+
+
+def parse_arxiv_id(text: str) -> tuple[str, str | None]:
+    """Split an arXiv id, URL or OAI identifier into (id without version, version or None)."""
+    match = _ID_RE.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise InvalidRecord(f"not an arXiv id: {text!r}")
+    ident = match["id"]
+    if "/" in ident:  # old-style: archive is lower case, subject class upper case
+        archive, number = ident.split("/")
+        head, _, subject = archive.partition(".")
+        ident = f"{head.lower()}{'.' + subject.upper() if subject else ''}/{number}"
+    return ident, (match["version"].lower() if match["version"] else None)
+
+
+def normalize_id(text: str) -> str:
+    return parse_arxiv_id(text)[0]
+
+
+_SPACE = re.compile(r"\s+")
+_PARAGRAPH = re.compile(r"\n[ \t]+(?=\S)|\n\s*\n")
+
+
+def clean_title(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = _SPACE.sub(" ", text).strip()
+    return text or None
+
+
+def clean_abstract(text: str | None) -> str | None:
+    """arXiv hard-wraps abstracts; keep paragraph breaks (indented or blank lines), join the rest."""
+    if text is None:
+        return None
+    paragraphs = (_SPACE.sub(" ", p).strip() for p in _PARAGRAPH.split(text.strip()))
+    return "\n\n".join(p for p in paragraphs if p) or None
+
+
+def iso_datetime(value) -> str | None:
+    """Normalize a date or datetime (ISO string, RFC 2822 string, date, datetime) to UTC 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                dt = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                raise InvalidRecord(f"not a date: {text!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def iso_day(value) -> str:
+    """A 'YYYY-MM-DD' day from a date or an ISO date/datetime string; raises InvalidRecord otherwise."""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    text = str(value or "").strip()[:10]
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InvalidRecord(f"not a day: {value!r}") from None
+
+
+@dataclass
+class PaperRecord:
+    """What a source knows about one paper. ``None`` means "this source does not say"."""
+
+    id: str
+    source: str  # a key of SOURCE_RANK
+    observed: str  # when the source saw this (ISO); breaks ties between records of equal rank
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[dict] | None = None  # ordered [{"name": ..., "user"?: {"user", "fullname", "avatarUrl"}}]
+    categories: list[str] | None = None  # primary first
+    published_at: str | None = None  # arXiv v1
+    updated_at: str | None = None  # arXiv latest version
+    versions: list[dict] | None = None  # [{"version": "v1", "created": ISO}]
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    report_no: str | None = None
+    license: str | None = None
+    arxiv_submitter: str | None = None
+    # On the daily feed:
+    featured_on: list[str] = field(default_factory=list)  # days, 'YYYY-MM-DD'
+    submitted_at: str | None = None  # when it was posted to the daily feed
+    submitted_by: dict | None = None  # {"user", "fullname", "avatarUrl"}
+    upvotes: int | None = None
+    num_comments: int | None = None
+    organization: dict | None = None  # {"name", "fullname", "avatar"}
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
+    thumbnail: str | None = None
+    discussion_id: str | None = None
+
+    def __post_init__(self):
+        if self.source not in SOURCE_RANK:
+            raise InvalidRecord(f"unknown source {self.source!r}")
+        self.id = normalize_id(self.id)
+        self.observed = (self.observed or "")[:10]  # a day: records of equal rank compare by it
+        self.title = clean_title(self.title)
+        self.abstract = clean_abstract(self.abstract)
+        if not self.title:
+            raise InvalidRecord(f"{self.id}: no title")
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(PaperRecord))

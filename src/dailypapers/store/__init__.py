@@ -1,0 +1,230 @@
+"""The store: the only code that talks SQL. Everything else calls `Store` methods.
+
+SQLite (one file, WAL mode) is the embedded default; the tables are SQLAlchemy Core so a PostgreSQL
+URL can follow. Writes go through `Store.apply`, which merges records (store/merge.py) in batches,
+writes only rows whose content changed, and gives each changed row a new `seq` from a counter so that
+derived indexes (full text now, vectors later) can catch up incrementally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from ..records import PaperRecord
+from . import keyword
+from .merge import merge
+from .reads import ReadQueries
+from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
+
+__all__ = ["Store", "ApplyResult", "database_url"]
+
+_CONTENT_KEYS = ("id", *RECORD_COLUMNS, "organization", "featured_on", "bib_rank", "bib_observed", "daily_observed")
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL from a path or a URL."""
+    text = str(db)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass
+class ApplyResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "ApplyResult"):
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+class Store(ReadQueries):
+    def __init__(self, db: str | Path, *, migrate: bool = True):
+        self.url = database_url(db)
+        self.is_sqlite = self.url.startswith("sqlite")
+        options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        if self.is_sqlite:
+            path = sa.engine.make_url(self.url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine = sa.create_engine(self.url, **options)
+        # Writes get their own engine: on SQLite it starts transactions with BEGIN IMMEDIATE, so a
+        # read-then-write batch never fails half-way on a lock another writer took in between.
+        self.writer = sa.create_engine(self.url, **options)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.writer, "connect", _sqlite_pragmas)
+            event.listen(self.writer, "connect", lambda dbapi, _: setattr(dbapi, "isolation_level", None))
+            event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        if migrate:
+            self.migrate()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        from .migrate import upgrade
+
+        with self.writer.connect() as conn:
+            upgrade(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.writer.dispose()
+
+    # -- writing ----------------------------------------------------------------------------------
+    def apply(self, records: Sequence[PaperRecord], checkpoint: tuple[str, str, dict] | None = None) -> ApplyResult:
+        """Merge a batch of records into the store in one transaction (with the ingest checkpoint, if any)."""
+        result = ApplyResult()
+        with self.writer.begin() as conn:
+            existing = self._load_rows(conn, {r.id for r in records})
+            current = dict(existing)
+            for rec in records:
+                current[rec.id] = merge(current.get(rec.id), rec)
+            changed = [row for pid, row in current.items() if _content(row) != _content(existing.get(pid))]
+            result.unchanged = len(current) - len(changed)
+            if changed:
+                seq = self._next_seq(conn, len(changed))
+                self._upsert_organizations(conn, changed)
+                inserts, updates, new_days = [], [], []
+                for offset, row in enumerate(changed):
+                    values = _paper_values(row, seq + offset)
+                    old = existing.get(row["id"])
+                    (updates if old else inserts).append(values)
+                    old_days = set(old["featured_on"]) if old else set()
+                    new_days += [{"paper_id": row["id"], "day": d} for d in row["featured_on"] if d not in old_days]
+                if inserts:
+                    conn.execute(papers.insert(), inserts)
+                if updates:
+                    conn.execute(
+                        papers.update().where(papers.c.id == sa.bindparam("b_id")),
+                        [{**v, "b_id": v.pop("id")} for v in updates],
+                    )
+                if new_days:
+                    conn.execute(featured.insert(), new_days)
+                result.inserted, result.updated = len(inserts), len(updates)
+            if checkpoint:
+                self._save_checkpoint(conn, *checkpoint)
+        return result
+
+    def _load_rows(self, conn, ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(ids)
+        rows: dict[str, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = (
+                sa.select(papers, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar"))
+                .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
+                .where(papers.c.id.in_(chunk))
+            )
+            for m in conn.execute(query).mappings():
+                row = dict(m)
+                row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
+                row["featured_on"] = []
+                rows[row["id"]] = row
+            for paper_id, day in conn.execute(
+                sa.select(featured.c.paper_id, featured.c.day).where(featured.c.paper_id.in_(chunk)).order_by(featured.c.day)
+            ):
+                rows[paper_id]["featured_on"].append(day)
+        return rows
+
+    def _next_seq(self, conn, count: int) -> int:
+        """Reserve `count` sequence numbers; returns the first."""
+        current = conn.execute(sa.select(meta.c.value).where(meta.c.key == "seq")).scalar()
+        first = int(current or 0) + 1
+        value = str(first + count - 1)
+        if current is None:
+            conn.execute(meta.insert().values(key="seq", value=value))
+        else:
+            conn.execute(meta.update().where(meta.c.key == "seq").values(value=value))
+        return first
+
+    def _upsert_organizations(self, conn, rows: list[dict]) -> None:
+        orgs = {row["organization"]["name"]: row["organization"] for row in rows if row["organization"]}
+        if not orgs:
+            return
+        known = {r.name: r for r in conn.execute(sa.select(organizations).where(organizations.c.name.in_(list(orgs))))}
+        for name, org in orgs.items():
+            values = {"fullname": org.get("fullname"), "avatar": org.get("avatar")}
+            if name not in known:
+                conn.execute(organizations.insert().values(name=name, **values))
+            elif (known[name].fullname, known[name].avatar) != (values["fullname"], values["avatar"]):
+                values = {k: v for k, v in values.items() if v is not None}
+                if values:
+                    conn.execute(organizations.update().where(organizations.c.name == name).values(**values))
+
+    # -- ingest checkpoints -----------------------------------------------------------------------
+    def _save_checkpoint(self, conn, source: str, key: str, state: dict) -> None:
+        updated = conn.execute(
+            checkpoints.update().where(checkpoints.c.source == source, checkpoints.c.key == key).values(state=state)
+        )
+        if updated.rowcount == 0:
+            conn.execute(checkpoints.insert().values(source=source, key=key, state=state))
+
+    def checkpoint(self, source: str, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(checkpoints.c.state).where(checkpoints.c.source == source, checkpoints.c.key == key)
+            ).scalar()
+
+    def save_checkpoint(self, source: str, key: str, state: dict) -> None:
+        with self.writer.begin() as conn:
+            self._save_checkpoint(conn, source, key, state)
+
+    def clear_checkpoint(self, source: str, key: str) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(checkpoints.delete().where(checkpoints.c.source == source, checkpoints.c.key == key))
+
+    # -- derived indexes --------------------------------------------------------------------------
+    def refresh_keyword_index(self, progress=None, batch: int = 5000) -> int:
+        """Bring the full-text index up to date with every paper changed since it was last refreshed."""
+        return keyword.refresh(self, progress=progress, batch=batch)
+
+    def keyword_index_lag(self) -> int:
+        return keyword.lag(self)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _org_dict(name, fullname, avatar) -> dict | None:
+    return {"name": name, "fullname": fullname, "avatar": avatar} if name else None
+
+
+def _content(row: dict | None):
+    return None if row is None else tuple(row.get(k) for k in _CONTENT_KEYS)
+
+
+def _paper_values(row: dict, seq: int) -> dict:
+    values = {name: row[name] for name in RECORD_COLUMNS}
+    values.update(
+        id=row["id"],
+        organization=row["organization"]["name"] if row["organization"] else None,
+        submitter=(row["submitted_by"] or {}).get("user"),
+        upvotes=row["upvotes"] or 0,
+        num_comments=row["num_comments"] or 0,
+        bib_rank=row["bib_rank"],
+        bib_observed=row["bib_observed"],
+        daily_observed=row["daily_observed"],
+        seq=seq,
+    )
+    return values

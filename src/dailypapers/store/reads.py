@@ -1,0 +1,136 @@
+"""Read queries: feeds, papers, keyword search. Mixed into `Store`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from ..rank import trending
+from . import keyword
+from .schema import featured, meta, organizations, papers
+
+SORTS = ("upvotes", "publishedAt", "trending")
+
+_PAPER_COLUMNS = [c for c in papers.c if c.name not in ("bib_rank", "bib_observed", "daily_observed")]
+_PAPER_SELECT = sa.select(
+    *_PAPER_COLUMNS, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar")
+).select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
+
+
+def _paper_dict(mapping) -> dict:
+    row = dict(mapping)
+    name, fullname, avatar = row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar")
+    row["organization"] = {"name": name, "fullname": fullname, "avatar": avatar} if name else None
+    return row
+
+
+class ReadQueries:
+    engine: sa.Engine
+
+    def generation(self) -> int:
+        """A number that changes whenever the catalog changes (for caches)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "seq")).scalar() or 0)
+
+    def latest_day(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(featured.c.day))).scalar()
+
+    def neighbor_days(self, start: str, end: str | None = None) -> tuple[str | None, str | None]:
+        """The closest days with papers before `start` and after `end`."""
+        with self.engine.connect() as conn:
+            before = conn.execute(sa.select(sa.func.max(featured.c.day)).where(featured.c.day < start)).scalar()
+            after = conn.execute(sa.select(sa.func.min(featured.c.day)).where(featured.c.day > (end or start))).scalar()
+        return before, after
+
+    def feed(
+        self, start: date, end: date, *, sort: str = "upvotes", submitter: str | None = None,
+        offset: int = 0, limit: int = 50,
+    ) -> tuple[list[dict], int]:  # fmt: skip
+        """Papers featured between `start` and `end` (inclusive), sorted, one page; and the total count.
+
+        Each paper carries `day`, the first day it was featured in the period.
+        """
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+        day = sa.func.min(featured.c.day).label("day")
+        query = (
+            sa.select(papers.c.pk, papers.c.id, papers.c.upvotes, papers.c.submitted_at, day)
+            .select_from(featured.join(papers, papers.c.id == featured.c.paper_id))
+            .where(featured.c.day.between(start.isoformat(), end.isoformat()))
+            .group_by(papers.c.pk)
+        )
+        if submitter:
+            query = query.where(papers.c.submitter == submitter)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            rows.sort(key=lambda r: r.id)
+            if sort == "upvotes":
+                rows.sort(key=lambda r: (r.upvotes, r.day), reverse=True)
+            elif sort == "publishedAt":
+                rows.sort(key=lambda r: (r.day, r.submitted_at or ""), reverse=True)
+            else:
+                reference = trending.reference_time(end)
+                rows.sort(key=lambda r: (trending.score(r.upvotes, r.day, reference), r.upvotes), reverse=True)
+            page = rows[offset : offset + limit]
+            days = {r.pk: r.day for r in page}
+            items = self._papers_by_pk(conn, [r.pk for r in page])
+        for item in items:
+            item["day"] = days[item["pk"]]
+        return items, len(rows)
+
+    def _papers_by_pk(self, conn, pks: list[int]) -> list[dict]:
+        if not pks:
+            return []
+        found = {m["pk"]: _paper_dict(m) for m in conn.execute(_PAPER_SELECT.where(papers.c.pk.in_(pks))).mappings()}
+        return [found[pk] for pk in pks if pk in found]
+
+    def paper(self, paper_id: str) -> dict | None:
+        """One paper with `featured_on`, the days it was on the daily feed."""
+        with self.engine.connect() as conn:
+            mapping = conn.execute(_PAPER_SELECT.where(papers.c.id == paper_id)).mappings().first()
+            if mapping is None:
+                return None
+            item = _paper_dict(mapping)
+            item["featured_on"] = list(
+                conn.execute(sa.select(featured.c.day).where(featured.c.paper_id == paper_id).order_by(featured.c.day)).scalars()
+            )
+        return item
+
+    def search(self, text: str, *, limit: int = 20, offset: int = 0) -> list[dict]:
+        """Keyword search (BM25 over title, authors, abstract); an exact arXiv id comes first."""
+        from ..records import InvalidRecord, normalize_id
+
+        with self.engine.connect() as conn:
+            pks = keyword.search_pks(conn, text, limit, offset)
+            try:
+                exact = conn.execute(sa.select(papers.c.pk).where(papers.c.id == normalize_id(text))).scalar()
+            except InvalidRecord:
+                exact = None
+            if exact is not None and offset == 0:
+                pks = [exact] + [pk for pk in pks if pk != exact][: limit - 1]
+            return self._papers_by_pk(conn, pks)
+
+    def papers_page(self, after: str | None, limit: int) -> list[dict]:
+        """All papers in id order, `limit` at a time after the id `after` (cursor pagination)."""
+        query = _PAPER_SELECT.order_by(papers.c.id).limit(limit)
+        if after:
+            query = query.where(papers.c.id > after)
+        with self.engine.connect() as conn:
+            return [_paper_dict(m) for m in conn.execute(query).mappings()]
+
+    def count_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar()
+
+    def stats(self) -> dict:
+        with self.engine.connect() as conn:
+            return {
+                "papers": conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar(),
+                "featured_papers": conn.execute(sa.select(sa.func.count(sa.distinct(featured.c.paper_id)))).scalar(),
+                "days": conn.execute(sa.select(sa.func.count(sa.distinct(featured.c.day)))).scalar(),
+                "first_day": conn.execute(sa.select(sa.func.min(featured.c.day))).scalar(),
+                "last_day": conn.execute(sa.select(sa.func.max(featured.c.day))).scalar(),
+                "organizations": conn.execute(sa.select(sa.func.count()).select_from(organizations)).scalar(),
+            }

@@ -1,0 +1,88 @@
+"""Tables, in SQLAlchemy Core so that the same code runs on SQLite and PostgreSQL.
+
+The migrations under ``migrations/versions`` create exactly these tables; a test checks they agree.
+"""
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("name", String, primary_key=True),  # the Hugging Face handle, e.g. "NeoteAIEmbodied"
+    Column("fullname", String),
+    Column("avatar", String),
+)
+
+papers = Table(
+    "papers",
+    metadata,
+    # An integer key for the derived indexes (full text, vectors); everything else uses `id`.
+    Column("pk", Integer, primary_key=True),
+    Column("id", String, nullable=False, unique=True),  # arXiv id without version
+    Column("title", Text, nullable=False),
+    Column("abstract", Text),
+    Column("authors", JSON, nullable=False),
+    Column("categories", JSON),
+    Column("published_at", String),
+    Column("updated_at", String),
+    Column("versions", JSON),
+    Column("comment", Text),
+    Column("journal_ref", Text),
+    Column("doi", String),
+    Column("report_no", String),
+    Column("license", String),
+    Column("arxiv_submitter", String),
+    Column("submitted_at", String),
+    Column("submitter", String, index=True),  # username of the daily-feed submitter
+    Column("submitted_by", JSON),
+    Column("upvotes", Integer, nullable=False, default=0),
+    Column("num_comments", Integer, nullable=False, default=0),
+    Column("organization", String, ForeignKey("organizations.name"), index=True),
+    Column("github_repo", String),
+    Column("github_stars", Integer),
+    Column("project_page", String),
+    Column("ai_summary", Text),
+    Column("ai_keywords", JSON),
+    Column("thumbnail", String),
+    Column("discussion_id", String),
+    # Merge bookkeeping (see store/merge.py).
+    Column("bib_rank", Integer, nullable=False),
+    Column("bib_observed", String, nullable=False),
+    Column("daily_observed", String),
+    # Bumped to a new value from `meta.seq` whenever the row's content changes; derived indexes catch up from it.
+    Column("seq", Integer, nullable=False, index=True),
+)
+
+featured = Table(
+    "featured",
+    metadata,
+    Column("paper_id", String, ForeignKey("papers.id"), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD the paper was on the daily feed
+    Index("ix_featured_day", "day"),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)
+
+# Where an interrupted ingest stopped: a file's committed line count, or an OAI-PMH resumption token.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("key", String, primary_key=True),
+    Column("state", JSON, nullable=False),
+)
+
+# Columns of `papers` a PaperRecord maps onto one-to-one.
+RECORD_COLUMNS = (
+    "title", "abstract", "authors", "categories", "published_at", "updated_at", "versions", "comment",
+    "journal_ref", "doi", "report_no", "license", "arxiv_submitter", "submitted_at", "submitted_by",
+    "upvotes", "num_comments", "github_repo", "github_stars", "project_page", "ai_summary", "ai_keywords",
+    "thumbnail", "discussion_id",
+)  # fmt: skip

@@ -1,0 +1,105 @@
+"""The JSON API: Hugging Face's paths, parameters and field names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from ..records import InvalidRecord, normalize_id
+from . import periods
+from .serialize import hf_item, to_markdown
+
+router = APIRouter()
+
+
+class JSONBytes(Response):
+    media_type = "application/json"
+
+
+def _json(value, headers: dict | None = None) -> Response:
+    return JSONBytes(orjson.dumps(value), headers=headers)
+
+
+def resolve_period(request: Request, day: str | None, week: str | None, month: str | None) -> periods.Period | None:
+    """The period a feed request names; the latest day with papers if it names none (None if the store is empty)."""
+    given = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value is not None]
+    if len(given) > 1:
+        raise periods.PeriodError("give at most one of date, week and month")
+    if given:
+        return periods.parse(*given[0])
+    latest = request.app.state.store.latest_day()
+    return periods.day(latest) if latest else None
+
+
+@router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, in an ISO week or a month")
+def daily_papers(
+    request: Request,
+    date: str | None = Query(None, description="A featured day, YYYY-MM-DD (default: the latest day with papers)."),
+    week: str | None = Query(None, description="An ISO week, YYYY-Www, e.g. 2025-W09."),
+    month: str | None = Query(None, description="A month, YYYY-MM."),
+    submitter: str | None = Query(None, max_length=100, description="Only papers posted by this username."),
+    sort: Literal["upvotes", "publishedAt", "trending"] = Query(
+        "upvotes", description="upvotes (default), publishedAt (latest posted first) or trending (see /docs#trending)."
+    ),
+    p: int = Query(0, ge=0, le=10_000, description="Page, from 0."),
+    limit: int = Query(50, ge=1, le=100, description="Papers per page, 1–100."),
+):
+    period = resolve_period(request, date, week, month)
+    if period is None:
+        return _json([], {"X-Total-Count": "0"})
+
+    def render():
+        items, total = request.app.state.store.feed(
+            period.start, period.end, sort=sort, submitter=submitter, offset=p * limit, limit=limit
+        )
+        return orjson.dumps([hf_item(item) for item in items]), total
+
+    body, total = request.app.state.cache.get(("daily", period, sort, submitter, p, limit), render)
+    return JSONBytes(body, headers={"X-Total-Count": str(total)})
+
+
+@router.get("/api/papers/search", tags=["papers"], summary="Keyword search over titles, authors and abstracts")
+def search_papers(
+    request: Request,
+    q: str = Query("", max_length=250, description="Words to search for (at most 250 characters)."),
+    limit: int = Query(50, ge=1, le=120, description="Results, 1–120."),
+):
+    return _json([hf_item(item) for item in request.app.state.store.search(q, limit=limit)])
+
+
+@router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")
+def list_all_papers(
+    request: Request,
+    cursor: str | None = Query(None, max_length=64, description="The `id` of the last paper of the previous page."),
+    limit: int = Query(50, ge=1, le=100),
+):
+    items = request.app.state.store.papers_page(cursor, limit)
+    headers = {}
+    if len(items) == limit:
+        headers["Link"] = f'<{request.url.path}?cursor={items[-1]["id"]}&limit={limit}>; rel="next"'
+    return _json([hf_item(item) for item in items], headers)
+
+
+def _paper_or_404(request: Request, paper_id: str) -> dict:
+    try:
+        canonical = normalize_id(paper_id)
+    except InvalidRecord:
+        raise HTTPException(404, f"{paper_id!r} is not an arXiv id") from None
+    paper = request.app.state.store.paper(canonical)
+    if paper is None:
+        raise HTTPException(404, f"paper {canonical} not found")
+    return paper
+
+
+@router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper")
+def paper_info(request: Request, paper_id: str):
+    return _json(hf_item(_paper_or_404(request, paper_id)))
+
+
+@router.get("/papers/{paper_id:path}.md", tags=["papers"], summary="One paper as Markdown")
+def paper_markdown(request: Request, paper_id: str):
+    paper = _paper_or_404(request, paper_id)
+    return Response(to_markdown(paper, request.app.state.config.site_url), media_type="text/markdown; charset=utf-8")
+

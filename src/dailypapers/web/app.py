@@ -1,0 +1,66 @@
+"""The application factory: `create_app()` builds the site (pages, JSON API, feeds) for one database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..config import Config
+from ..store import Store
+from .cache import RenderCache
+from .periods import PeriodError
+
+HERE = Path(__file__).parent
+
+
+def create_app(config: Config | None = None, store: Store | None = None) -> FastAPI:
+    config = config or Config()
+    store = store or Store(config.db)
+    app = FastAPI(
+        title=f"{config.site_name} API",
+        version=__version__,
+        description="Daily, weekly and monthly trending arXiv papers. Paths and field names follow the "
+        "Hugging Face papers API, so `huggingface_hub.HfApi(endpoint=...)` works against this server.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.config = config
+    app.state.store = store
+    app.state.cache = RenderCache(store.generation, size=config.cache_size)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(site_name=config.site_name, version=__version__)
+    app.state.templates = templates
+
+    from . import api, feeds, pages
+
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(PeriodError)
+    async def period_error(request: Request, exc: PeriodError):
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        messages = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ())[1:]) or "request"
+            messages.append(f"{where}: {error.get('msg', 'invalid')}")
+        return _error(request, 422, "; ".join(messages) or "invalid request")
+
+    return app
+
+
+def _error(request: Request, status: int, message: str):
+    if request.url.path.startswith("/api/") or "html" not in request.headers.get("accept", ""):
+        return JSONResponse({"error": message}, status_code=status)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)

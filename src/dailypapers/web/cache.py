@@ -1,0 +1,50 @@
+"""An in-process cache of rendered answers, emptied whenever the catalog changes.
+
+Feeds and paper pages are read far more often than the catalog changes, so each worker keeps the
+last answers it rendered. The catalog's generation number (`Store.generation`) is read at most once
+per `check_every` seconds, so a change shows within that time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+
+class RenderCache:
+    def __init__(self, generation: Callable[[], int], size: int = 512, check_every: float = 1.0):
+        self.generation = generation
+        self.size = size
+        self.check_every = check_every
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = None
+        self._checked = float("-inf")
+
+    def _current_generation(self):
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            generation = self.generation()
+            if generation != self._generation:
+                with self._lock:
+                    self._entries.clear()
+                self._generation = generation
+        return self._generation
+
+    def get(self, key: Hashable, render: Callable[[], object]):
+        if self.size <= 0:
+            return render()
+        key = (self._current_generation(), key)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = render()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value

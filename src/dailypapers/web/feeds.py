@@ -1,0 +1,110 @@
+"""RSS 2.0 and Atom feeds of the daily, weekly and monthly lists."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Query, Request, Response
+
+from . import periods
+from .api import resolve_period
+from .serialize import submitted_at
+
+router = APIRouter()
+FEED_SIZE = 50
+ATOM = "http://www.w3.org/2005/Atom"
+KINDS = {"daily": "day", "weekly": "week", "monthly": "month"}
+
+
+def _feed_period(request: Request, kind: str, value: str | None) -> periods.Period | None:
+    if value is not None:
+        return periods.parse(kind, value)
+    latest = resolve_period(request, None, None, None)
+    if latest is None:
+        return None
+    return {"day": latest, "week": periods.week_of(latest.start), "month": periods.month(latest.start.strftime("%Y-%m"))}[kind]
+
+
+def _when(paper: dict) -> datetime:
+    stamp = submitted_at(paper) or paper.get("published_at") or "1970-01-01T00:00:00Z"
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _summary(paper: dict) -> str:
+    authors = ", ".join(a["name"] for a in paper["authors"][:10]) + (" et al." if len(paper["authors"]) > 10 else "")
+    return f"{paper['upvotes']} upvotes · {authors}\n\n{paper['abstract'] or ''}"
+
+
+def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str) -> bytes:
+    rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM, "xmlns:dc": "http://purl.org/dc/elements/1.1/"})
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = title
+    ET.SubElement(channel, "link").text = link
+    ET.SubElement(channel, "description").text = f"{title}, most upvoted first"
+    ET.SubElement(channel, "atom:link", {"href": self_url, "rel": "self", "type": "application/rss+xml"})
+    ET.SubElement(channel, "lastBuildDate").text = format_datetime(datetime.now(timezone.utc), usegmt=True)
+    for paper in papers:
+        item = ET.SubElement(channel, "item")
+        ET.SubElement(item, "title").text = paper["title"]
+        ET.SubElement(item, "link").text = f"{site}/papers/{paper['id']}"
+        ET.SubElement(item, "guid", {"isPermaLink": "false"}).text = f"arxiv:{paper['id']}"
+        ET.SubElement(item, "pubDate").text = format_datetime(_when(paper), usegmt=True)
+        ET.SubElement(item, "description").text = _summary(paper)
+        if paper["authors"]:
+            ET.SubElement(item, "dc:creator").text = ", ".join(a["name"] for a in paper["authors"][:20])
+        for category in paper.get("categories") or []:
+            ET.SubElement(item, "category").text = category
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+
+
+def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str) -> bytes:
+    feed = ET.Element("feed", {"xmlns": ATOM})
+    ET.SubElement(feed, "title").text = title
+    ET.SubElement(feed, "id").text = self_url
+    ET.SubElement(feed, "link", {"href": link, "rel": "alternate", "type": "text/html"})
+    ET.SubElement(feed, "link", {"href": self_url, "rel": "self", "type": "application/atom+xml"})
+    updated = max((_when(p) for p in papers), default=datetime.now(timezone.utc))
+    ET.SubElement(feed, "updated").text = updated.isoformat()
+    for paper in papers:
+        entry = ET.SubElement(feed, "entry")
+        ET.SubElement(entry, "title").text = paper["title"]
+        ET.SubElement(entry, "id").text = f"{site}/papers/{paper['id']}"
+        ET.SubElement(entry, "link", {"href": f"{site}/papers/{paper['id']}", "rel": "alternate"})
+        ET.SubElement(entry, "link", {"href": f"https://arxiv.org/pdf/{paper['id']}", "rel": "related", "type": "application/pdf"})
+        ET.SubElement(entry, "updated").text = _when(paper).isoformat()
+        for author in paper["authors"][:20] or [{"name": "unknown"}]:
+            ET.SubElement(ET.SubElement(entry, "author"), "name").text = author["name"]
+        ET.SubElement(entry, "summary").text = _summary(paper)
+        for category in paper.get("categories") or []:
+            ET.SubElement(entry, "category", {"term": category})
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+@router.get("/feeds/{kind}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of the daily, weekly or monthly list")
+def feed(
+    request: Request,
+    kind: str,
+    fmt: str,
+    date: str | None = Query(None, description="Day for the daily feed (default: latest)."),
+    week: str | None = Query(None, description="ISO week for the weekly feed (default: the latest day's)."),
+    month: str | None = Query(None, description="Month for the monthly feed (default: the latest day's)."),
+):
+    if kind not in KINDS or fmt not in ("rss", "atom"):
+        return Response(f"no such feed: {kind}.{fmt} (try daily, weekly or monthly .rss or .atom)\n", 404, media_type="text/plain")
+    period = _feed_period(request, KINDS[kind], {"daily": date, "weekly": week, "monthly": month}[kind])
+    config, store = request.app.state.config, request.app.state.store
+    site = config.site_url
+
+    def render() -> bytes:
+        papers = store.feed(period.start, period.end, limit=FEED_SIZE)[0] if period else []
+        label = period.title if period else "no papers yet"
+        title = f"{config.site_name}: {kind} papers, {label}"
+        page = f"{site}/papers/{period.kind}/{period.label}" if period and period.kind != "day" else f"{site}/papers/date/{period.label}" if period else site
+        self_url = f"{site}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+        return (_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site)
+
+    body = request.app.state.cache.get(("feed", kind, fmt, period, site), render)
+    media = "application/rss+xml" if fmt == "rss" else "application/atom+xml"
+    return Response(body, media_type=f"{media}; charset=utf-8")
