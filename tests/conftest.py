@@ -1,0 +1,153 @@
+"""Shared fixtures: data paths, stores, a demo database, a live server and a replay HTTP server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DAILYPAPERS_SHARED", ROOT.parent / "shared")) / "data"
+FIXTURES = SHARED / "fixtures"
+HF_API_FILE = SHARED / "hf-daily-papers" / "hf_daily_papers_api_2024-05-27_to_2026-08-21.jsonl.gz"
+HF_SCRAPE_FILE = SHARED / "hf-daily-papers" / "hf_daily_papers_pagescrape_2024-01-01_to_2024-11-10.jsonl.gz"
+ARXIV_CS_FILE = SHARED / "arxiv-cs-daily" / "arxiv_cs_daily_2025-03-18_to_2026-07-01.jsonl.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dailypapers_cmd() -> list[str]:
+    return [sys.executable, "-m", "dailypapers"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    from dailypapers.store import Store
+
+    s = Store(tmp_path / "test.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """A database built by `dailypapers demo --no-serve` from the bundled sample (built once per session)."""
+    import subprocess
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    subprocess.run([*dailypapers_cmd(), "--db", str(path), "demo", "--no-serve"], check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> Path:
+    """A private copy of the demo database, for tests that write."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    return path
+
+
+class LiveServer:
+    def __init__(self, db: Path, **settings):
+        import uvicorn
+
+        from dailypapers.config import Config
+        from dailypapers.web.app import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = Config({"db": str(db), "port": self.port, "public_url": self.url, **settings}, environ={})
+        self.app = create_app(config)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.app.state.store.close()
+
+
+@pytest.fixture(scope="session")
+def live_demo(demo_db):
+    """The demo database served over real HTTP by uvicorn on a free port."""
+    with LiveServer(demo_db) as server:
+        yield server
+
+
+class ReplayServer:
+    """A local HTTP server that answers with recorded responses.
+
+    `routes` maps a request path to a function (query: dict[str, str]) -> (status, headers, body bytes),
+    so a test can replay recorded bodies and decide statuses. Every request is logged in `requests`
+    as (monotonic time, path, query).
+    """
+
+    def __init__(self, routes: dict):
+        self.routes = routes
+        self.requests: list[tuple[float, str, dict]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                from urllib.parse import parse_qsl, urlsplit
+
+                parts = urlsplit(self.path)
+                query = dict(parse_qsl(parts.query, keep_blank_values=True))
+                server.requests.append((time.monotonic(), parts.path, query))
+                handler = server.routes.get(parts.path)
+                status, headers, body = handler(query) if handler else (404, {}, b"not found")
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def replay_server():
+    servers = []
+
+    def start(routes: dict) -> ReplayServer:
+        server = ReplayServer(routes).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
