@@ -26,8 +26,13 @@ class InvalidRecord(ValueError):
     """A source record that cannot become a paper; the message says why."""
 
 
+_PLAIN_NEW_ID = re.compile(_NEW_ID)
+
+
 def parse_arxiv_id(text: str) -> tuple[str, str | None]:
     """Split an arXiv id, URL or OAI identifier into (id without version, version or None)."""
+    if isinstance(text, str) and _PLAIN_NEW_ID.fullmatch(text):
+        return text, None
     match = _ID_RE.match(text.strip()) if isinstance(text, str) else None
     if not match:
         raise InvalidRecord(f"not an arXiv id: {text!r}")
@@ -43,29 +48,37 @@ def normalize_id(text: str) -> str:
     return parse_arxiv_id(text)[0]
 
 
-_SPACE = re.compile(r"\s+")
 _PARAGRAPH = re.compile(r"\n[ \t]+(?=\S)|\n\s*\n")
 
 
 def clean_title(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = _SPACE.sub(" ", text).strip()
-    return text or None
+    return " ".join(text.split()) or None if text is not None else None
 
 
 def clean_abstract(text: str | None) -> str | None:
     """arXiv hard-wraps abstracts; keep paragraph breaks (indented or blank lines), join the rest."""
     if text is None:
         return None
-    paragraphs = (_SPACE.sub(" ", p).strip() for p in _PARAGRAPH.split(text.strip()))
+    text = text.strip()
+    if "\n " not in text and "\n\t" not in text and "\n\n" not in text:
+        return " ".join(text.split()) or None
+    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
     return "\n\n".join(p for p in paragraphs if p) or None
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,6}))?Z$")
 
 
 def iso_datetime(value) -> str | None:
     """Normalize a date or datetime (ISO string, RFC 2822 string, date, datetime) to UTC 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
     if value is None or value == "":
         return None
+    if isinstance(value, str):  # fast paths for the common cases: UTC ISO time, or a day
+        if fast := _ISO_UTC.match(value):
+            return f"{value[:19]}.{(fast.group(1) or '').ljust(3, '0')[:3]}Z"
+        if _DAY.fullmatch(value):
+            return f"{iso_day(value)}T00:00:00.000Z"
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -92,6 +105,8 @@ def iso_day(value) -> str:
     if isinstance(value, date):
         return value.isoformat()[:10]
     text = str(value or "").strip()[:10]
+    if _DAY.fullmatch(text) and "01" <= text[5:7] <= "12" and "01" <= text[8:10] <= "28":
+        return text
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import itertools
+import multiprocessing
 import os
 import re
+import signal
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from ..records import InvalidRecord, PaperRecord
 from .runner import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000
+PARALLEL_MIN_BYTES = 4_000_000  # smaller files are parsed in-process: starting workers costs more
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -78,23 +84,80 @@ def _parses(line: bytes) -> bool:
         return False
 
 
-def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int = 0,
-                 where: str = "item") -> Iterator[PaperRecord | Skipped | Checkpoint]:  # fmt: skip
-    """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items."""
-    position = start
+def _parse_one(parse: Callable, label: str, item) -> PaperRecord | Skipped:
+    if isinstance(item, Exception):
+        return Skipped(label, str(item))
+    try:
+        return parse(item)
+    except InvalidRecord as exc:
+        return Skipped(label, str(exc))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return Skipped(label, f"malformed record: {type(exc).__name__} {exc}")
+
+
+def _parse_lines(parse: Callable, name: str, where: str, first: int, lines: list[bytes]) -> list:
+    """Parse a chunk of JSON lines (runs in a worker process)."""
+    out = []
+    for offset, line in enumerate(lines):
+        try:
+            item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
+        except orjson.JSONDecodeError as exc:
+            item = InvalidRecord(f"invalid JSON: {exc}")
+        out.append(_parse_one(parse, f"{name} {where} {first + offset + 1}", item))
+    return out
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int = 0, where: str = "item",
+                 workers: int | None = None) -> Iterator[PaperRecord | Skipped | Checkpoint]:  # fmt: skip
+    """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
+
+    Large JSON-lines files are parsed by `workers` processes (default: one per CPU) while this process
+    merges and writes; a bounded window of chunks keeps memory flat however large the file.
+    `parse` must be picklable (a module-level function or a functools.partial of one).
+    """
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers > 1 and file_size(path) >= PARALLEL_MIN_BYTES and _is_json_lines(path):
+        yield from _read_lines_parallel(path, parse, start, where, workers)
+        return
     for position, item in iter_json_items(path, start):
-        label = f"{path.name} {where} {position + 1}"
-        if isinstance(item, Exception):
-            yield Skipped(label, str(item))
-        else:
-            try:
-                yield parse(item)
-            except InvalidRecord as exc:
-                yield Skipped(label, str(exc))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                yield Skipped(label, f"malformed record: {type(exc).__name__} {exc}")
+        yield _parse_one(parse, f"{path.name} {where} {position + 1}", item)
         if (position + 1) % CHECKPOINT_EVERY == 0:
             yield Checkpoint({"position": position + 1})
+
+
+def _is_json_lines(path: Path) -> bool:
+    with open_bytes(path) as fh:
+        first = fh.readline()
+    return not first.lstrip().startswith(b"[") and _parses(first)
+
+
+def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, workers: int):
+    context = multiprocessing.get_context("fork")  # workers only parse: no locks, no database handles
+    with open_bytes(path) as fh, ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint) as pool:
+        for _ in itertools.islice(fh, start):
+            pass
+        window: deque = deque()
+        position = start
+        try:
+            while True:
+                lines = list(itertools.islice(fh, CHECKPOINT_EVERY))
+                if lines:
+                    window.append((position + len(lines), pool.submit(_parse_lines, parse, path.name, where, position, lines)))
+                    position += len(lines)
+                if not window:
+                    return
+                if lines and len(window) < workers * 3:
+                    continue
+                end, future = window.popleft()
+                yield from future.result()
+                yield Checkpoint({"position": end})
+        finally:
+            for _, future in window:
+                future.cancel()
 
 
 def file_size(path: Path) -> int:

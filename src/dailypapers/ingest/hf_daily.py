@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -103,7 +104,7 @@ def parse_item(item: dict, featured_day: str | None = None) -> PaperRecord:
 def read_file(path: Path, start: int = 0, featured_day: str | None = None):
     """Records from a saved response (a JSON list for one day) or a JSON-lines archive."""
     day = featured_day or day_in_name(path)
-    return read_records(path, lambda item: parse_item(item, day), start)
+    return read_records(path, functools.partial(parse_item, featured_day=day), start)
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -22,6 +22,7 @@ def _paper_dict(mapping) -> dict:
     row = dict(mapping)
     name, fullname, avatar = row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar")
     row["organization"] = {"name": name, "fullname": fullname, "avatar": avatar} if name else None
+    row["authors"] = row["authors"] or []
     return row
 
 

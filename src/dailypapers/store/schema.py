@@ -23,7 +23,7 @@ papers = Table(
     Column("id", String, nullable=False, unique=True),  # arXiv id without version
     Column("title", Text, nullable=False),
     Column("abstract", Text),
-    Column("authors", JSON, nullable=False),
+    Column("authors", JSON),  # NULL when no source has named them
     Column("categories", JSON),
     Column("published_at", String),
     Column("updated_at", String),

@@ -1,5 +1,388 @@
-"""HTML pages (server-rendered; work without JavaScript)."""
+"""HTML pages (server-rendered; work without JavaScript).
 
-from fastapi import APIRouter
+Every list page (a day, an ISO week, a month, search results) is `daily.html` with one card per paper
+(`_card.html`); a paper has its own page (`paper.html`). Rendered pages are kept in the app's
+`RenderCache`, keyed by route and parameters, so a busy daily page costs one lookup per request.
+Data reaches the templates as plain values prepared here (dates formatted, abstracts cut, links
+checked to be http(s)); Jinja's autoescaping does the escaping.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, timedelta
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from . import periods
+from .api import _paper_or_404
+from .serialize import arxiv_links
 
 router = APIRouter()
+
+PER_PAGE = 50
+MAX_PAGE = 10_000
+MAX_QUERY = 250
+EXCERPT_CHARS = 280
+SORTS = {"upvotes": "Most upvoted", "trending": "Trending", "publishedAt": "Latest"}
+FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
+FEED_PARAMS = {"day": "date", "week": "week", "month": "month"}
+SECTIONS = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+class _BadRequest(Exception):
+    """A parameter a page cannot use: answered with the 422 error page."""
+
+
+# -- small helpers -----------------------------------------------------------------------------------
+
+
+def _render(request: Request, template: str, **context) -> str:
+    return request.app.state.templates.get_template(template).render(context)
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status)
+
+
+def _latest_day(request: Request) -> str | None:
+    # Cached like a page: the cache is emptied whenever the catalog changes.
+    return request.app.state.cache.get(("pages:latest-day",), request.app.state.store.latest_day)
+
+
+def _nav(latest: str | None) -> dict:
+    """Targets of the header's Daily / Weekly / Monthly links: the latest day's day, week and month."""
+    if latest is None:
+        return {"daily": "/", "weekly": "/", "monthly": "/"}
+    day = date.fromisoformat(latest)
+    return {"daily": "/", "weekly": _period_url(periods.week_of(day)), "monthly": _period_url(_month_of(day))}
+
+
+def _month_of(day: date) -> periods.Period:
+    return periods.month(day.strftime("%Y-%m"))
+
+
+def _period_url(period: periods.Period, **query) -> str:
+    base = f"/papers/date/{period.label}" if period.kind == "day" else f"/papers/{period.kind}/{period.label}"
+    query = {key: value for key, value in query.items() if value not in (None, "", 0, "upvotes")}
+    return base + (f"?{urlencode(query)}" if query else "")
+
+
+def _feeds(period: periods.Period | None) -> list[dict]:
+    """`<link rel="alternate">` targets: the RSS and Atom feeds of this period (the latest day's if None)."""
+    kind = period.kind if period else "day"
+    name = FEED_NAMES[kind]
+    query = f"?{FEED_PARAMS[kind]}={period.label}" if period else ""
+    label = f"{name} papers" + (f", {period.label}" if period else "")
+    return [
+        {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"/feeds/{name}.rss{query}"},
+        {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"/feeds/{name}.atom{query}"},
+    ]
+
+
+def _web_url(url: str | None) -> str | None:
+    """The URL if it is an http(s) address (never a `javascript:` one), else None."""
+    if url and isinstance(url, str) and re.match(r"^https?://[^\s]+$", url.strip(), re.IGNORECASE):
+        return url.strip()
+    return None
+
+
+def _day_label(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10]).strftime("%b %-d, %Y")
+    except ValueError:
+        return value[:10]
+
+
+def _count(value: int | None) -> str:
+    if not value:
+        return "0"
+    return f"{value / 1000:.1f}k".replace(".0k", "k") if value >= 1000 else str(value)
+
+
+def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The first `limit` characters of `text`, cut at a word boundary, with an ellipsis if cut."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else text[:limit]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """The abstract's paragraphs: split on blank lines, line breaks inside a paragraph joined."""
+    return [" ".join(part.split()) for part in re.split(r"\n\s*\n", text or "") if part.strip()]
+
+
+def _links(paper: dict) -> list[dict]:
+    links = arxiv_links(paper["id"])
+    out = [{"label": "arXiv", "href": links["arxiv"], "kind": "arxiv"}, {"label": "PDF", "href": links["pdf"], "kind": "pdf"}]
+    code = _web_url(paper.get("github_repo"))
+    if code:
+        stars = paper.get("github_stars")
+        out.append({"label": "Code", "href": code, "kind": "code", "stars": _count(stars) if stars else None})
+    project = _web_url(paper.get("project_page"))
+    if project:
+        out.append({"label": "Project page", "href": project, "kind": "project"})
+    return out
+
+
+def _organization(paper: dict) -> str | None:
+    org = paper.get("organization")
+    return (org.get("fullname") or org.get("name")) if org else None
+
+
+def card(paper: dict, rank: int) -> dict:
+    """What `_card.html` shows of a paper."""
+    authors = paper.get("authors") or []
+    day = paper.get("day") or (paper.get("featured_on") or [None])[0]
+    return {
+        "id": paper["id"],
+        "rank": rank,
+        "title": paper["title"] or paper["id"],
+        "upvotes": paper.get("upvotes") or 0,
+        "excerpt": excerpt(paper.get("abstract")),
+        "author_count": len(authors),
+        "first_authors": [a["name"] for a in authors[:3]],
+        "more_authors": max(len(authors) - 3, 0),
+        "organization": _organization(paper),
+        "day": day,
+        "day_label": _day_label(day),
+        "published_label": _day_label(paper.get("published_at")),
+        "links": _links(paper),
+        "num_comments": paper.get("num_comments") or 0,
+    }
+
+
+def _sort(value: str) -> str:
+    if value not in SORTS:
+        raise _BadRequest(f"sort must be one of {', '.join(SORTS)}")
+    return value
+
+
+def _page(value: str) -> int:
+    if not value.isdigit() or int(value) > MAX_PAGE:
+        raise _BadRequest(f"p (the page) must be a whole number from 0 to {MAX_PAGE}")
+    return int(value)
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    body = _render(request, "error.html", status=status, message=message, nav=_nav(_latest_day(request)), feeds=_feeds(None))
+    return _html(body, status)
+
+
+# -- list pages ----------------------------------------------------------------------------------------
+
+
+def _period_context(request: Request, period: periods.Period) -> dict:
+    """The header of a day, week or month page: its neighbours and its sub-periods."""
+    context: dict = {"kicker": {"day": "Daily Papers", "week": "Weekly Papers", "month": "Monthly Papers"}[period.kind]}
+    if period.kind == "day":
+        before, after = request.app.state.store.neighbor_days(period.label)
+        week, month = periods.week_of(period.start), _month_of(period.start)
+        context["prev"] = {"href": _period_url(periods.day(before)), "label": "previous day", "title": _day_label(before)} if before else None
+        context["next"] = {"href": _period_url(periods.day(after)), "label": "next day", "title": _day_label(after)} if after else None
+        context["related"] = [
+            {"href": _period_url(week), "label": f"Week {week.label[-2:]}", "title": week.title},
+            {"href": _period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title},
+        ]
+    else:
+        before, after = period.shifted(-1), period.shifted(1)
+        noun = period.kind
+        context["prev"] = {"href": _period_url(before), "label": f"previous {noun}", "title": before.title}
+        context["next"] = {"href": _period_url(after), "label": f"next {noun}", "title": after.title}
+        if period.kind == "week":
+            days = [period.start + timedelta(days=i) for i in range(7)]
+            context["related"] = [
+                {"href": _period_url(periods.day(d)), "label": d.strftime("%a %-d"), "title": d.strftime("%A, %B %-d, %Y")} for d in days
+            ]
+            month = _month_of(period.start)
+            context["related"].append({"href": _period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title})
+        else:
+            weeks, start = [], periods.week_of(period.start)
+            while start.start <= period.end:
+                weeks.append({"href": _period_url(start), "label": f"W{start.label[-2:]}", "title": start.title})
+                start = start.shifted(1)
+            context["related"] = weeks
+    return context
+
+
+def _pager(base, page: int, total_pages: int) -> dict | None:
+    if total_pages <= 1 and page == 0:
+        return None
+    return {
+        "page": page,
+        "pages": total_pages,
+        "prev": base(min(page - 1, max(total_pages - 1, 0))) if page > 0 else None,
+        "next": base(page + 1) if page + 1 < total_pages else None,
+        "first": base(0) if page > 0 else None,
+    }
+
+
+def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> HTMLResponse:
+    try:
+        sort, page = _sort(sort), _page(p)
+    except _BadRequest as exc:
+        return _error_page(request, 422, str(exc))
+
+    def render() -> str:
+        items, total = request.app.state.store.feed(period.start, period.end, sort=sort, offset=page * PER_PAGE, limit=PER_PAGE)
+        total_pages = math.ceil(total / PER_PAGE)
+        context = _period_context(request, period)
+        return _render(
+            request,
+            "daily.html",
+            view=period.kind,
+            section=SECTIONS[period.kind],
+            title=period.title,
+            heading=period.title,
+            period=period,
+            canonical=_period_url(period, sort=sort, p=page),
+            cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)],
+            total=total,
+            sort=sort,
+            sorts=[{"key": key, "label": label, "href": _period_url(period, sort=key)} for key, label in SORTS.items()],
+            pager=_pager(lambda n: _period_url(period, sort=sort, p=n), page, total_pages),
+            first_page=_period_url(period, sort=sort),
+            nav=_nav(_latest_day(request)),
+            feeds=_feeds(period),
+            **context,
+        )
+
+    return _html(request.app.state.cache.get(("pages:list", period, sort, page), render))
+
+
+def _parse_period(request: Request, kind: str, value: str):
+    try:
+        return periods.parse(kind, value)
+    except periods.PeriodError as exc:
+        return _error_page(request, 422, str(exc))
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, sort: str = "upvotes", p: str = "0"):
+    latest = _latest_day(request)
+    if latest is None:
+        body = request.app.state.cache.get(
+            ("pages:empty",),
+            lambda: _render(request, "daily.html", view="empty", section="daily", title="No papers yet", heading="No papers yet",
+                            cards=[], total=0, nav=_nav(None), feeds=_feeds(None)),  # fmt: skip
+        )
+        return _html(body)
+    return _list_page(request, periods.day(latest), sort, p)
+
+
+@router.get("/papers/date", include_in_schema=False)
+@router.get("/papers/week", include_in_schema=False)
+@router.get("/papers/month", include_in_schema=False)
+def latest_period(request: Request):
+    """`/papers/week` and `/papers/month`: the latest day's week or month (`/papers/date`: the latest day)."""
+    kind = request.url.path.rsplit("/", 1)[-1]
+    latest = _latest_day(request)
+    if latest is None:
+        return RedirectResponse("/", status_code=302)
+    day = date.fromisoformat(latest)
+    period = {"date": periods.day(day), "week": periods.week_of(day), "month": _month_of(day)}[kind]
+    return RedirectResponse(_period_url(period), status_code=302)
+
+
+@router.get("/papers/date/{day}", include_in_schema=False)
+def daily_page(request: Request, day: str, sort: str = "upvotes", p: str = "0"):
+    period = _parse_period(request, "day", day)
+    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+
+
+@router.get("/papers/week/{week}", include_in_schema=False)
+def weekly_page(request: Request, week: str, sort: str = "upvotes", p: str = "0"):
+    period = _parse_period(request, "week", week)
+    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+
+
+@router.get("/papers/month/{month}", include_in_schema=False)
+def monthly_page(request: Request, month: str, sort: str = "upvotes", p: str = "0"):
+    period = _parse_period(request, "month", month)
+    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+
+@router.get("/search", include_in_schema=False)
+def search_page(request: Request, q: str = "", p: str = "0"):
+    if len(q) > MAX_QUERY:
+        return _error_page(request, 422, f"q: the search is {len(q)} characters long; at most {MAX_QUERY} are allowed")
+    try:
+        page = _page(p)
+    except _BadRequest as exc:
+        return _error_page(request, 422, str(exc))
+    query = " ".join(q.split())
+    items = request.app.state.store.search(query, limit=PER_PAGE, offset=page * PER_PAGE) if query else []
+
+    def url(n: int) -> str:
+        return "/search?" + urlencode({"q": query, **({"p": n} if n else {})})
+
+    more = len(items) == PER_PAGE
+    body = _render(
+        request,
+        "daily.html",
+        view="search",
+        section="search",
+        title=f"Search: {query}" if query else "Search",
+        heading=f"Results for “{query}”" if query else "Search papers",
+        q=query,
+        cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)],
+        total=len(items),
+        pager=_pager(url, page, page + 2 if more else page + 1) if query else None,
+        first_page=url(0),
+        nav=_nav(_latest_day(request)),
+        feeds=_feeds(None),
+    )
+    return _html(body)
+
+
+# -- one paper ---------------------------------------------------------------------------------------------
+
+
+@router.get("/papers/{paper_id:path}", include_in_schema=False)
+def paper_page(request: Request, paper_id: str):
+    def render() -> str:
+        paper = _paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
+        submitter = paper.get("submitted_by")
+        keywords = paper.get("ai_keywords") or []
+        return _render(
+            request,
+            "paper.html",
+            section="paper",
+            title=paper["title"] or paper["id"],
+            paper=paper,
+            canonical=f"/papers/{paper['id']}",
+            abstract=paragraphs(paper.get("abstract")),
+            authors=[a["name"] for a in paper.get("authors") or []],
+            categories=paper.get("categories") or [],
+            published_label=_day_label(paper.get("published_at")),
+            links=_links(paper),
+            doi=paper.get("doi"),
+            doi_url=f"https://doi.org/{quote(paper['doi'], safe='/:;()')}" if paper.get("doi") else None,
+            keywords=keywords if isinstance(keywords, list) else [str(keywords)],
+            submitter=(
+                {"name": submitter.get("fullname") or submitter["user"], "user": submitter["user"],
+                 "href": f"https://huggingface.co/{quote(submitter['user'])}"}  # fmt: skip
+                if submitter and submitter.get("user")
+                else None
+            ),
+            organization=_organization(paper),
+            featured=[{"day": d, "label": _day_label(d), "href": _period_url(periods.day(d))} for d in paper.get("featured_on") or []],
+            nav=_nav(_latest_day(request)),
+            feeds=_feeds(None),
+        )
+
+    try:
+        return _html(request.app.state.cache.get(("pages:paper", paper_id), render))
+    except HTTPException as exc:
+        return _error_page(request, exc.status_code, str(exc.detail))

@@ -25,7 +25,7 @@ def upgrade():
         sa.Column("id", sa.String, nullable=False, unique=True),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("abstract", sa.Text),
-        sa.Column("authors", sa.JSON, nullable=False),
+        sa.Column("authors", sa.JSON),
         sa.Column("categories", sa.JSON),
         sa.Column("published_at", sa.String),
         sa.Column("updated_at", sa.String),
