@@ -128,7 +128,7 @@ class ReplayServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -151,3 +151,26 @@ def replay_server():
     yield start
     for server in servers:
         server.__exit__()
+
+
+def catalog_dump(db: Path) -> dict:
+    """The catalog's content, independent of row numbering: papers (without pk/seq), featured days, organizations."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    papers = [
+        {k: row[k] for k in row.keys() if k not in ("pk", "seq")}
+        for row in con.execute("SELECT * FROM papers ORDER BY id")
+    ]
+    featured = [tuple(r) for r in con.execute("SELECT paper_id, day FROM featured ORDER BY paper_id, day")]
+    organizations = [tuple(r) for r in con.execute("SELECT * FROM organizations ORDER BY name")]
+    con.close()
+    return {"papers": papers, "featured": featured, "organizations": organizations}
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
+    import subprocess
+
+    return subprocess.run([*dailypapers_cmd(), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})  # fmt: skip

@@ -122,9 +122,13 @@ def _run_file(config: Config, source: str, module, path: Path, **read_options) -
 
 
 def _finish(runner, items, what: str) -> None:
+    from .ingest.http import FetchError
+
     console.print(f"Ingesting {what}")
     try:
         report = runner.run(items)
+    except FetchError as exc:
+        raise click.ClickException(f"{exc} ({runner.report.read:,} records committed before it; rerun to resume)") from None
     except KeyboardInterrupt:
         console.print(f"[yellow]Interrupted[/] after {runner.report.read:,} records; run the same command again to resume.")
         sys.exit(130)

@@ -1,0 +1,146 @@
+"""`dailypapers ingest hf-daily FILES` and `ingest arxiv-snapshot FILE` on real data."""
+
+import gzip
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+from conftest import ARXIV_CS_FILE, FIXTURES, HF_API_FILE, HF_SCRAPE_FILE, catalog_dump, dailypapers_cmd, run_cli
+
+from dailypapers.store import Store
+
+HF_FIXTURES = FIXTURES / "hf-api"
+SNAPSHOT_HEAD = FIXTURES / "arxiv-snapshot" / "arxivSpider_mnbvc__arxiv-metadata-oai-snapshot_first200.json"
+
+
+def first_lines(source, target, count):
+    with gzip.open(source, "rt") as fh, open(target, "w") as out:
+        for _, line in zip(range(count), fh):
+            out.write(line)
+    return target
+
+
+def test_saved_daily_responses_take_their_day_from_the_file_name(tmp_path):
+    db = tmp_path / "hf.db"
+    files = sorted(HF_FIXTURES.glob("*daily_papers_date-*.json"))
+    result = run_cli("--db", str(db), "ingest", "hf-daily", *map(str, files))
+    assert result.returncode == 0, result.stderr
+    store = Store(db)
+    for path in files:
+        items = json.loads(path.read_text())
+        day = path.stem.rsplit("date-", 1)[1]
+        papers, total = store.feed(*(2 * [__import__("datetime").date.fromisoformat(day)]), limit=100)
+        assert total == len({i["paper"]["id"] for i in items})
+        top = max(items, key=lambda i: i["paper"]["upvotes"])
+        assert papers[0]["id"] == top["paper"]["id"] and papers[0]["upvotes"] == top["paper"]["upvotes"]
+    # The 2024 file is in the old minimal schema, the 2026 one has organizations and AI summaries.
+    newest = json.loads(files[-1].read_text())
+    with_org = next(i for i in newest if i.get("organization"))
+    paper = store.paper(with_org["paper"]["id"])
+    assert paper["organization"]["fullname"] == with_org["organization"]["fullname"]
+    assert paper["ai_keywords"] == with_org["paper"]["ai_keywords"]
+    assert paper["submitted_by"]["user"] == with_org["submittedBy"]["name"]
+
+
+def test_search_results_are_catalogued_but_not_featured(tmp_path):
+    db = tmp_path / "search.db"
+    result = run_cli("--db", str(db), "ingest", "hf-daily", str(HF_FIXTURES / "hf-mcp-server__papers_search_q-kazakh.json"))
+    assert result.returncode == 0, result.stderr
+    store = Store(db)
+    assert store.count_papers() == 9 and store.latest_day() is None
+
+
+def test_kaggle_snapshot_lines(tmp_path):
+    db = tmp_path / "snap.db"
+    result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(SNAPSHOT_HEAD))
+    assert result.returncode == 0, result.stderr
+    store = Store(db)
+    assert store.count_papers() == 200
+    raw = [json.loads(line) for line in SNAPSHOT_HEAD.read_text().splitlines()]
+    first = store.paper("0704.0001")
+    assert first["title"] == " ".join(raw[0]["title"].split())
+    assert [a["name"] for a in first["authors"]][:2] == [" ".join(p for p in (a[1], a[0]) if p) for a in raw[0]["authors_parsed"][:2]]
+    assert first["categories"] == raw[0]["categories"].split()
+    assert [v["version"] for v in first["versions"]] == [v["version"] for v in raw[0]["versions"]]
+    assert first["published_at"].startswith("2007-04-02") and first["doi"] == raw[0]["doi"]
+    # TeX accents in author names are decoded
+    names = [a["name"] for p in raw for a in store.paper(p["id"])["authors"]]
+    assert not any("\\" in name for name in names)
+
+
+def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
+    good = json.loads(SNAPSHOT_HEAD.read_text().splitlines()[0])
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "id": "not-an-id"}),
+        json.dumps({**good, "id": "0704.0002", "title": "   "}),
+        json.dumps([1, 2, 3]),
+        "",
+        json.dumps({**good, "id": "0704.0003", "versions": [], "update_date": None}),
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "bad.db"
+    result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "1 new" in result.stderr and "6 skipped" in result.stderr
+    for reason in ("invalid JSON", "not an arXiv id", "no title", "expected an object", "empty line", "no date"):
+        assert reason in result.stderr
+    assert Store(db).count_papers() == 1
+
+
+def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path):
+    hf = first_lines(HF_API_FILE, tmp_path / "hf.jsonl", 3000)
+    scrape = first_lines(HF_SCRAPE_FILE, tmp_path / "scrape.jsonl", 3000)
+    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 20000)
+    db = tmp_path / "all.db"
+    commands = [("hf-daily", hf), ("hf-daily", scrape), ("arxiv-snapshot", arxiv)]
+    for command, path in commands:
+        assert run_cli("--db", str(db), "ingest", command, str(path)).returncode == 0
+    before = catalog_dump(db)
+    for command, path in commands:
+        result = run_cli("--db", str(db), "ingest", command, str(path))
+        assert result.returncode == 0 and " 0 new, 0 updated" in result.stderr
+    assert catalog_dump(db) == before
+    both = [p for p in before["papers"] if p["bib_rank"] == 3 and p["daily_observed"]]
+    assert both, "the samples overlap"
+    for paper in both:  # arXiv supplied categories, HF supplied the daily fields; neither was dropped
+        assert paper["categories"] and paper["upvotes"] >= 0 and paper["daily_observed"]
+
+
+def test_kill_9_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
+    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 30000)
+    reference = tmp_path / "reference.db"
+    assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(arxiv)).returncode == 0
+
+    db = tmp_path / "killed.db"
+    process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(arxiv)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    position = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            con = sqlite3.connect(db, timeout=1)
+            row = con.execute("SELECT state FROM checkpoints").fetchone()
+            con.close()
+        except sqlite3.OperationalError:
+            row = None
+        if row and json.loads(row[0])["position"] >= 5000:
+            position = json.loads(row[0])["position"]
+            break
+        time.sleep(0.05)
+    import os
+
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    if not position:
+        pytest.fail("the ingest finished or stalled before it could be killed mid-way")
+    result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(arxiv))
+    assert result.returncode == 0, result.stderr
+    assert "Resuming" in result.stderr
+    assert catalog_dump(db) == catalog_dump(reference)
+    assert Store(db).checkpoint("arxiv-snapshot", "x") is None

@@ -1,0 +1,95 @@
+"""Merging records from several sources: nothing a source supplied is dropped, and order does not matter."""
+
+import itertools
+import json
+
+from dailypapers.ingest import arxiv_snapshot, hf_daily
+from dailypapers.store import Store
+
+from conftest import FIXTURES
+
+HF_DAY = FIXTURES / "hf-api" / "hf-daily-paper-newsletter-chinese__daily_papers_date-2026-08-20.json"
+
+
+def hf_item_with_org():
+    items = json.loads(HF_DAY.read_text())
+    return next(i for i in items if i.get("organization") and i["paper"].get("githubRepo"))
+
+
+def sources_for_one_paper():
+    """The same paper as the HF API, an HF page scrape and the arXiv snapshot describe it."""
+    item = hf_item_with_org()
+    paper = item["paper"]
+    hf = hf_daily.parse_item(item, "2026-08-20")
+    scrape = hf_daily.parse_item({
+        "daily_date": "2026-08-21", "arxiv_id": paper["id"], "title": paper["title"].upper(),
+        "authors": [a["name"] for a in paper["authors"][:2]], "abstract": "scraped, truncated", "upvotes": paper["upvotes"] + 40,
+    })  # fmt: skip
+    arxiv = arxiv_snapshot.parse_item({
+        "id": paper["id"], "title": paper["title"] + " (v2)", "abstract": paper["summary"],
+        "authors_parsed": [[a["name"].split()[-1], " ".join(a["name"].split()[:-1]), ""] for a in paper["authors"]],
+        "categories": "cs.CV cs.AI", "comments": "12 pages", "doi": "10.1000/xyz",
+        "versions": [{"version": "v1", "created": "Tue, 18 Aug 2026 10:00:00 GMT"}, {"version": "v2", "created": "Wed, 19 Aug 2026 10:00:00 GMT"}],
+        "update_date": "2026-08-19",
+    })  # fmt: skip
+    return item, [hf, scrape, arxiv]
+
+
+def content(store: Store, paper_id: str) -> dict:
+    paper = store.paper(paper_id)
+    paper.pop("pk")
+    paper.pop("seq")
+    return paper
+
+
+def test_every_source_keeps_what_it_alone_supplies(tmp_path):
+    item, records = sources_for_one_paper()
+    store = Store(tmp_path / "m.db")
+    for record in records:
+        store.apply([record])
+    paper = store.paper(item["paper"]["id"])
+    assert paper["title"] == item["paper"]["title"] + " (v2)"  # arXiv outranks HF for bibliographic fields
+    assert paper["categories"] == ["cs.CV", "cs.AI"] and paper["doi"] == "10.1000/xyz" and paper["comment"] == "12 pages"
+    assert [v["version"] for v in paper["versions"]] == ["v1", "v2"]
+    assert paper["published_at"] == "2026-08-18T10:00:00.000Z"
+    assert paper["organization"]["name"] == item["organization"]["name"]  # HF-only fields survive the arXiv record
+    assert paper["github_repo"] == item["paper"]["githubRepo"]
+    assert paper["ai_summary"] == item["paper"]["ai_summary"]
+    assert paper["submitted_by"]["user"] == item["submittedBy"]["name"]
+    assert paper["upvotes"] == item["paper"]["upvotes"] + 40  # the later, higher count
+    assert paper["featured_on"] == ["2026-08-20", "2026-08-21"]
+    assert len(paper["authors"]) == len(item["paper"]["authors"])  # the full list, not the scrape's two
+    linked = {a["name"]: a.get("user") for a in item["paper"]["authors"] if a.get("user")}
+    for author in paper["authors"]:  # HF account links carried over to arXiv's author list
+        if author["name"] in linked:
+            assert author["user"]["user"] == linked[author["name"]]["user"]
+
+
+def test_order_of_sources_does_not_matter(tmp_path):
+    item, records = sources_for_one_paper()
+    results = []
+    for n, order in enumerate(itertools.permutations(records)):
+        store = Store(tmp_path / f"order{n}.db")
+        for record in order:
+            store.apply([record])
+        results.append(content(store, item["paper"]["id"]))
+        store.close()
+    assert all(result == results[0] for result in results[1:])
+
+
+def test_applying_twice_changes_nothing(tmp_path):
+    _, records = sources_for_one_paper()
+    store = Store(tmp_path / "twice.db")
+    first = store.apply(records)
+    generation = store.generation()
+    second = store.apply(records)
+    assert first.inserted == 1 and second.inserted == second.updated == 0 and second.unchanged == 1
+    assert store.generation() == generation
+
+
+def test_a_batch_with_the_same_paper_twice_merges_both(tmp_path):
+    _, (hf, scrape, arxiv) = sources_for_one_paper()
+    store = Store(tmp_path / "batch.db")
+    result = store.apply([hf, scrape])
+    assert result.inserted == 1
+    assert store.paper(hf.id)["featured_on"] == ["2026-08-20", "2026-08-21"]

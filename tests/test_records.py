@@ -1,0 +1,60 @@
+import pytest
+
+from dailypapers.ingest.latex import decode_accents
+from dailypapers.records import InvalidRecord, PaperRecord, clean_abstract, iso_datetime, iso_day, parse_arxiv_id
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2405.15738", ("2405.15738", None)),
+        ("2405.15738v3", ("2405.15738", "v3")),
+        ("arXiv:2405.15738v2", ("2405.15738", "v2")),
+        ("https://arxiv.org/abs/2405.15738v1", ("2405.15738", "v1")),
+        ("http://arxiv.org/pdf/2405.15738v1.pdf", ("2405.15738", "v1")),
+        ("oai:arXiv.org:1305.0014", ("1305.0014", None)),
+        ("0704.0001", ("0704.0001", None)),
+        ("hep-th/9901001v2", ("hep-th/9901001", "v2")),
+        ("math.AG/0601001", ("math.AG/0601001", None)),
+        (" 2501.00001 ", ("2501.00001", None)),
+    ],
+)
+def test_arxiv_ids_are_normalized(text, expected):
+    assert parse_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "2405.157", "2405.1573812", "../etc/passwd", "2405.15738v", "hep-th/99"])
+def test_bad_arxiv_ids_are_refused(text):
+    with pytest.raises(InvalidRecord):
+        parse_arxiv_id(text)
+
+
+def test_abstract_hard_wraps_are_joined_and_paragraphs_kept():
+    raw = "Language agents have shown\nimpressive skills.\n  Second paragraph\nwraps here.\n"
+    assert clean_abstract(raw) == "Language agents have shown impressive skills.\n\nSecond paragraph wraps here."
+
+
+def test_dates_are_normalized_to_utc_iso():
+    assert iso_datetime("2024-05-24T17:34:15.000Z") == "2024-05-24T17:34:15.000Z"
+    assert iso_datetime("2024-05-24T19:34:15+02:00") == "2024-05-24T17:34:15.000Z"
+    assert iso_datetime("Mon, 2 Apr 2007 19:18:42 GMT") == "2007-04-02T19:18:42.000Z"
+    assert iso_datetime("2025-03-18") == "2025-03-18T00:00:00.000Z"
+    assert iso_day("2025-10-02T03:50:58.348Z") == "2025-10-02"
+    with pytest.raises(InvalidRecord):
+        iso_day("2025-02-30")
+    with pytest.raises(InvalidRecord):
+        iso_datetime("yesterday")
+
+
+def test_record_requires_a_title_and_known_source():
+    with pytest.raises(InvalidRecord):
+        PaperRecord(id="2405.15738", source="hf", observed="2024-05-27", title="  \n ")
+    with pytest.raises(InvalidRecord):
+        PaperRecord(id="2405.15738", source="nowhere", observed="2024-05-27", title="x")
+
+
+def test_tex_accents_become_unicode():
+    assert decode_accents('Bj\\"orn Sch\\"{o}lkopf') == "Björn Schölkopf"
+    assert decode_accents("Fran{\\c c}ois") == "François"
+    assert decode_accents("{\\O}ystein and Pawe{\\l}") == "Øystein and Paweł"
+    assert decode_accents("Energy $E = {mc}^2$") == "Energy $E = {mc}^2$"  # math is left alone
