@@ -177,7 +177,8 @@ def test_multi_page_harvest_via_cli_is_spaced(replay_server, tmp_path):
     assert ids(tmp_path / "oai.db") == ALL_IDS
     assert server.tokens_seen == [None, "5791802|3", "5791802|5", "5791802|7", "5791802|9"]
     times = [t for t, _, _ in server.requests]
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.195  # 5 ms for jitter in arrival times
+    # arrival times, measured by the server, carry scheduling jitter on a loaded 2-core box: allow 40 ms
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.16
 
 
 def test_retry_after_on_503_is_honoured(replay_server):
