@@ -171,7 +171,7 @@ def ingest_hf_daily(config: Config, files, day, since, until, base_url) -> None:
         store = _store(config)
         runner = Runner(store, "hf-daily", f"{base}|{first}|{last}", console=console)
         start = (runner.resume_state() or {}).get("position", 0)
-        client = PoliteClient(min_interval=config.hf_min_interval, log=console.print)
+        client = PoliteClient(min_interval=config.hf_min_interval, max_retries=config.http_retries, log=console.print)
         _finish(runner, hf_daily.fetch_days(client, base, days, start), f"{len(days)} day(s) from {base}")
 
 
@@ -204,7 +204,7 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
     base = base_url or config.oai_base_url
     store = _store(config)
     runner = Runner(store, "arxiv-oai", f"{base}|{set_spec}|{first}|{last or ''}", console=console)
-    client = PoliteClient(min_interval=config.arxiv_min_interval, log=console.print)
+    client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=config.http_retries, log=console.print)
     items = arxiv_oai.harvest(client, base, set_spec=set_spec, from_day=first, until_day=last,
                               resume=runner.resume_state(), log=console.print)  # fmt: skip
     _finish(runner, items, f"set {set_spec} from {first} at {base}")

@@ -35,6 +35,7 @@ SETTINGS = (
     Setting("hf_min_interval", 1.0, "Seconds between requests to Hugging Face."),
     Setting("oai_base_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for `ingest arxiv-oai`."),
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
+    Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
     Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,6 +3,7 @@
 An item is what `/api/daily_papers` returns on Hugging Face: `{"paper": {...}, "publishedAt", "title", ...}`.
 The same item is returned by every endpoint, and the fields that `huggingface_hub.PaperInfo` reads only at
 the top level (`organization`, `githubRepo`, `projectPage`, `ai_summary`, ...) are at the top level too.
+Authors are only inside `paper` (a top-level list would shadow the client's parsed authors).
 Top-level `publishedAt` is when the paper was posted to the daily feed (absent if it never was);
 `paper.publishedAt` is its arXiv publication.
 """
@@ -69,7 +70,6 @@ def hf_item(paper: dict) -> dict:
         "id": paper["id"],
         "title": paper["title"],
         "summary": paper["abstract"],
-        "authors": inner["authors"],
         "thumbnail": paper["thumbnail"],
         "numComments": paper["num_comments"],
         "submittedBy": submitter,

@@ -1,0 +1,64 @@
+"""The command line: help everywhere, clear errors, settings."""
+
+import pytest
+from click.testing import CliRunner
+
+from dailypapers.cli import main
+
+COMMANDS = [[], ["serve"], ["demo"], ["ingest"], ["ingest", "hf-daily"], ["ingest", "arxiv-snapshot"],
+            ["ingest", "arxiv-oai"], ["index"], ["search"], ["stats"], ["settings"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_serve_refuses_a_missing_database(tmp_path):
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "nope.db"), "serve"])
+    assert result.exit_code == 1 and "no database" in result.output
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "bogus.db"
+    bogus.write_text("hello, I am not SQLite" * 100)
+    result = CliRunner().invoke(main, ["--db", str(bogus), "stats"])
+    assert result.exit_code == 1 and "cannot open database" in result.output
+    assert bogus.read_text().startswith("hello")  # untouched
+
+
+def test_settings_show_value_and_source(tmp_path, monkeypatch):
+    config = tmp_path / "dp.toml"
+    config.write_text('site_name = "lab papers"\nport = 9000\n')
+    monkeypatch.setenv("DAILYPAPERS_PORT", "9100")
+    result = CliRunner().invoke(main, ["--config", str(config), "settings"])
+    assert result.exit_code == 0
+    assert "site_name = 'lab papers'" in result.output and "port = 9100  [DAILYPAPERS_PORT]" in result.output
+    config.write_text('colour = "blue"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "settings"])
+    assert result.exit_code == 2 and "unknown settings" in result.output
+    monkeypatch.setenv("DAILYPAPERS_PORT", "eighty")
+    assert CliRunner().invoke(main, ["settings"]).exit_code == 2
+
+
+def test_search_command(demo_db):
+    result = CliRunner().invoke(main, ["--db", str(demo_db), "search", "diffusion video", "--limit", "3"])
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 3
+    assert CliRunner().invoke(main, ["--db", str(demo_db), "search", "x" * 251]).exit_code == 2
+
+
+def test_migrations_match_the_schema(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from dailypapers.store import Store
+    from dailypapers.store.schema import metadata
+
+    store = Store(tmp_path / "m.db")
+    with store.engine.connect() as conn:
+        ours = lambda name, kind, *_: kind != "table" or not name.startswith("paper_fts")  # noqa: E731  (FTS5's own)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": ours}), metadata)
+    assert diff == []
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
