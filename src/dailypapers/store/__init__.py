@@ -96,9 +96,9 @@ class Store(ReadQueries):
                 current[rec.id] = merge(current.get(rec.id), rec)
             changed = [row for pid, row in current.items() if pid not in existing or _content(row) != _content(existing[pid])]
             result.unchanged = len(current) - len(changed)
+            self._upsert_organizations(conn, records)
             if changed:
                 seq = self._next_seq(conn, len(changed))
-                self._upsert_organizations(conn, changed)
                 inserts, updates, new_days = [], [], []
                 for offset, row in enumerate(changed):
                     values = _paper_values(row, seq + offset)
@@ -151,18 +151,23 @@ class Store(ReadQueries):
             conn.execute(meta.update().where(meta.c.key == "seq").values(value=value))
         return first
 
-    def _upsert_organizations(self, conn, rows: list[dict]) -> None:
-        orgs = {row["organization"]["name"]: row["organization"] for row in rows if row["organization"]}
-        if not orgs:
+    def _upsert_organizations(self, conn, records: Sequence[PaperRecord]) -> None:
+        """Organization details from the latest observation that names them; missing details are kept."""
+        latest: dict[str, tuple[str, dict]] = {}
+        for rec in sorted((r for r in records if r.organization), key=lambda r: r.observed):
+            latest[rec.organization["name"]] = (rec.observed, rec.organization)
+        if not latest:
             return
-        known = {r.name: r for r in conn.execute(sa.select(organizations).where(organizations.c.name.in_(list(orgs))))}
-        for name, org in orgs.items():
-            values = {"fullname": org.get("fullname"), "avatar": org.get("avatar")}
-            if name not in known:
-                conn.execute(organizations.insert().values(name=name, **values))
-            elif (known[name].fullname, known[name].avatar) != (values["fullname"], values["avatar"]):
-                values = {k: v for k, v in values.items() if v is not None}
-                if values:
+        known = {r.name: r for r in conn.execute(sa.select(organizations).where(organizations.c.name.in_(list(latest))))}
+        for name, (observed, org) in latest.items():
+            old = known.get(name)
+            if old is None:
+                conn.execute(organizations.insert().values(
+                    name=name, fullname=org.get("fullname"), avatar=org.get("avatar"), observed=observed))  # fmt: skip
+            elif observed >= (old.observed or ""):
+                values = {"fullname": org.get("fullname") or old.fullname, "avatar": org.get("avatar") or old.avatar,
+                          "observed": observed}  # fmt: skip
+                if values != {"fullname": old.fullname, "avatar": old.avatar, "observed": old.observed}:
                     conn.execute(organizations.update().where(organizations.c.name == name).values(**values))
 
     # -- ingest checkpoints -----------------------------------------------------------------------
@@ -209,8 +214,11 @@ def _org_dict(name, fullname, avatar) -> dict | None:
     return {"name": name, "fullname": fullname, "avatar": avatar} if name else None
 
 
-def _content(row: dict | None):
-    return None if row is None else tuple(row.get(k) for k in _CONTENT_KEYS)
+def _content(row: dict):
+    """What decides whether a paper row changed. An organization counts by name: its details live in
+    their own table, where a record that lacks an avatar does not erase the one another record gave."""
+    org = row["organization"]
+    return tuple(org["name"] if k == "organization" and org else row.get(k) for k in _CONTENT_KEYS)
 
 
 def _executemany(conn, statement, rows: list[dict]) -> None:

@@ -17,6 +17,8 @@ The rules make ingestion idempotent and, in practice, independent of the order s
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ..records import SOURCE_RANK, PaperRecord
 
 BIB_FIELDS = (
@@ -86,9 +88,13 @@ def _name_key(name: str) -> str:
 
 
 def _link_accounts(authors: list[dict] | None, other: list[dict] | None) -> list[dict] | None:
+    """Give authors in `authors` the account the same name has in `other`; ambiguous names are left alone."""
     if not authors or not other:
         return authors
-    accounts = {_name_key(a["name"]): a["user"] for a in other if a.get("user")}
+    names = Counter(_name_key(a["name"]) for a in authors) + Counter(_name_key(a["name"]) for a in other)
+    accounts = {
+        _name_key(a["name"]): a["user"] for a in other if a.get("user") and names[_name_key(a["name"])] <= 2
+    }
     if not accounts:
         return authors
     linked = []

@@ -13,6 +13,7 @@ organizations = Table(
     Column("name", String, primary_key=True),  # the Hugging Face handle, e.g. "NeoteAIEmbodied"
     Column("fullname", String),
     Column("avatar", String),
+    Column("observed", String),  # day of the observation these details come from; the latest wins
 )
 
 papers = Table(

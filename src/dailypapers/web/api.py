@@ -22,6 +22,14 @@ def _json(value, headers: dict | None = None) -> Response:
     return JSONBytes(orjson.dumps(value), headers=headers)
 
 
+LATEST_DAY_KEY = ("latest-day",)
+
+
+def latest_day(request: Request) -> str | None:
+    """The latest day with papers, cached like a page (the cache empties whenever the catalog changes)."""
+    return request.app.state.cache.get(LATEST_DAY_KEY, request.app.state.store.latest_day)
+
+
 def resolve_period(request: Request, day: str | None, week: str | None, month: str | None) -> periods.Period | None:
     """The period a feed request names; the latest day with papers if it names none (None if the store is empty)."""
     given = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value is not None]
@@ -29,7 +37,7 @@ def resolve_period(request: Request, day: str | None, week: str | None, month: s
         raise periods.PeriodError("give at most one of date, week and month")
     if given:
         return periods.parse(*given[0])
-    latest = request.app.state.store.latest_day()
+    latest = latest_day(request)
     return periods.day(latest) if latest else None
 
 
@@ -99,6 +107,7 @@ def paper_info(request: Request, paper_id: str):
 
 
 @router.get("/papers/{paper_id:path}.md", tags=["papers"], summary="One paper as Markdown")
+@router.head("/papers/{paper_id:path}.md", include_in_schema=False)
 def paper_markdown(request: Request, paper_id: str):
     paper = _paper_or_404(request, paper_id)
     return Response(to_markdown(paper, request.app.state.config.site_url), media_type="text/markdown; charset=utf-8")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         docs_url="/docs",
         redoc_url=None,
     )
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.state.config = config
     app.state.store = store
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
@@ -60,7 +62,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
 
 
 def _error(request: Request, status: int, message: str):
-    if request.url.path.startswith("/api/") or "html" not in request.headers.get("accept", ""):
+    """JSON for the API and feeds, an HTML page for pages."""
+    if request.url.path.startswith(("/api/", "/feeds/", "/openapi")) or request.url.path.endswith(".md"):
         return JSONResponse({"error": message}, status_code=status)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)

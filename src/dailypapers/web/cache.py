@@ -34,6 +34,17 @@ class RenderCache:
                 self._generation = generation
         return self._generation
 
+    def peek(self, key: Hashable) -> tuple[bool, object]:
+        """(True, value) if `key` is cached, else (False, None); renders nothing."""
+        if self.size <= 0:
+            return False, None
+        key = (self._current_generation(), key)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return True, self._entries[key]
+        return False, None
+
     def get(self, key: Hashable, render: Callable[[], object]):
         if self.size <= 0:
             return render()

@@ -3,6 +3,8 @@
 Every list page (a day, an ISO week, a month, search results) is `daily.html` with one card per paper
 (`_card.html`); a paper has its own page (`paper.html`). Rendered pages are kept in the app's
 `RenderCache`, keyed by route and parameters, so a busy daily page costs one lookup per request.
+The hot routes are `async`: a cached page is answered on the event loop without a trip through the
+thread pool; only a miss renders (database queries, templates) in a worker thread.
 Data reaches the templates as plain values prepared here (dates formatted, abstracts cut, links
 checked to be http(s)); Jinja's autoescaping does the escaping.
 """
@@ -16,9 +18,11 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from . import periods
-from .api import _paper_or_404
+from .api import LATEST_DAY_KEY, _paper_or_404
+from .api import latest_day as _latest_day
 from .serialize import arxiv_links
 
 router = APIRouter()
@@ -37,6 +41,15 @@ class _BadRequest(Exception):
     """A parameter a page cannot use: answered with the 422 error page."""
 
 
+async def _cached(request: Request, key, render):
+    """`cache.get(key, render)`, rendering in the thread pool only when the answer is not cached."""
+    cache = request.app.state.cache
+    hit, value = cache.peek(key)
+    if hit:
+        return value
+    return await run_in_threadpool(cache.get, key, render)
+
+
 # -- small helpers -----------------------------------------------------------------------------------
 
 
@@ -46,11 +59,6 @@ def _render(request: Request, template: str, **context) -> str:
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status)
-
-
-def _latest_day(request: Request) -> str | None:
-    # Cached like a page: the cache is emptied whenever the catalog changes.
-    return request.app.state.cache.get(("pages:latest-day",), request.app.state.store.latest_day)
 
 
 def _nav(latest: str | None) -> dict:
@@ -225,11 +233,11 @@ def _pager(base, page: int, total_pages: int) -> dict | None:
     }
 
 
-def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> HTMLResponse:
+async def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> HTMLResponse:
     try:
         sort, page = _sort(sort), _page(p)
     except _BadRequest as exc:
-        return _error_page(request, 422, str(exc))
+        return await run_in_threadpool(_error_page, request, 422, str(exc))
 
     def render() -> str:
         items, total = request.app.state.store.feed(period.start, period.end, sort=sort, offset=page * PER_PAGE, limit=PER_PAGE)
@@ -255,32 +263,34 @@ def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> H
             **context,
         )
 
-    return _html(request.app.state.cache.get(("pages:list", period, sort, page), render))
+    return _html(await _cached(request, ("pages:list", period, sort, page), render))
 
 
-def _parse_period(request: Request, kind: str, value: str):
+async def _period_page(request: Request, kind: str, value: str, sort: str, p: str) -> HTMLResponse:
     try:
-        return periods.parse(kind, value)
+        period = periods.parse(kind, value)
     except periods.PeriodError as exc:
-        return _error_page(request, 422, str(exc))
+        return await run_in_threadpool(_error_page, request, 422, str(exc))
+    return await _list_page(request, period, sort, p)
 
 
-@router.get("/", include_in_schema=False)
-def home(request: Request, sort: str = "upvotes", p: str = "0"):
-    latest = _latest_day(request)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+async def home(request: Request, sort: str = "upvotes", p: str = "0"):
+    latest = await _cached(request, LATEST_DAY_KEY, request.app.state.store.latest_day)
     if latest is None:
-        body = request.app.state.cache.get(
+        body = await _cached(
+            request,
             ("pages:empty",),
             lambda: _render(request, "daily.html", view="empty", section="daily", title="No papers yet", heading="No papers yet",
                             cards=[], total=0, nav=_nav(None), feeds=_feeds(None)),  # fmt: skip
         )
         return _html(body)
-    return _list_page(request, periods.day(latest), sort, p)
+    return await _list_page(request, periods.day(latest), sort, p)
 
 
-@router.get("/papers/date", include_in_schema=False)
-@router.get("/papers/week", include_in_schema=False)
-@router.get("/papers/month", include_in_schema=False)
+@router.api_route("/papers/date", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/papers/week", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/papers/month", methods=["GET", "HEAD"], include_in_schema=False)
 def latest_period(request: Request):
     """`/papers/week` and `/papers/month`: the latest day's week or month (`/papers/date`: the latest day)."""
     kind = request.url.path.rsplit("/", 1)[-1]
@@ -292,28 +302,25 @@ def latest_period(request: Request):
     return RedirectResponse(_period_url(period), status_code=302)
 
 
-@router.get("/papers/date/{day}", include_in_schema=False)
-def daily_page(request: Request, day: str, sort: str = "upvotes", p: str = "0"):
-    period = _parse_period(request, "day", day)
-    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+@router.api_route("/papers/date/{day}", methods=["GET", "HEAD"], include_in_schema=False)
+async def daily_page(request: Request, day: str, sort: str = "upvotes", p: str = "0"):
+    return await _period_page(request, "day", day, sort, p)
 
 
-@router.get("/papers/week/{week}", include_in_schema=False)
-def weekly_page(request: Request, week: str, sort: str = "upvotes", p: str = "0"):
-    period = _parse_period(request, "week", week)
-    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+@router.api_route("/papers/week/{week}", methods=["GET", "HEAD"], include_in_schema=False)
+async def weekly_page(request: Request, week: str, sort: str = "upvotes", p: str = "0"):
+    return await _period_page(request, "week", week, sort, p)
 
 
-@router.get("/papers/month/{month}", include_in_schema=False)
-def monthly_page(request: Request, month: str, sort: str = "upvotes", p: str = "0"):
-    period = _parse_period(request, "month", month)
-    return period if isinstance(period, HTMLResponse) else _list_page(request, period, sort, p)
+@router.api_route("/papers/month/{month}", methods=["GET", "HEAD"], include_in_schema=False)
+async def monthly_page(request: Request, month: str, sort: str = "upvotes", p: str = "0"):
+    return await _period_page(request, "month", month, sort, p)
 
 
 # -- search ----------------------------------------------------------------------------------------------
 
 
-@router.get("/search", include_in_schema=False)
+@router.api_route("/search", methods=["GET", "HEAD"], include_in_schema=False)
 def search_page(request: Request, q: str = "", p: str = "0"):
     if len(q) > MAX_QUERY:
         return _error_page(request, 422, f"q: the search is {len(q)} characters long; at most {MAX_QUERY} are allowed")
@@ -349,8 +356,8 @@ def search_page(request: Request, q: str = "", p: str = "0"):
 # -- one paper ---------------------------------------------------------------------------------------------
 
 
-@router.get("/papers/{paper_id:path}", include_in_schema=False)
-def paper_page(request: Request, paper_id: str):
+@router.api_route("/papers/{paper_id:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def paper_page(request: Request, paper_id: str):
     def render() -> str:
         paper = _paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
         submitter = paper.get("submitted_by")
@@ -383,6 +390,6 @@ def paper_page(request: Request, paper_id: str):
         )
 
     try:
-        return _html(request.app.state.cache.get(("pages:paper", paper_id), render))
+        return _html(await _cached(request, ("pages:paper", paper_id), render))
     except HTTPException as exc:
-        return _error_page(request, exc.status_code, str(exc.detail))
+        return await run_in_threadpool(_error_page, request, exc.status_code, str(exc.detail))

@@ -18,6 +18,7 @@ def upgrade():
         sa.Column("name", sa.String, primary_key=True),
         sa.Column("fullname", sa.String),
         sa.Column("avatar", sa.String),
+        sa.Column("observed", sa.String),
     )
     op.create_table(
         "papers",

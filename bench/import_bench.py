@@ -1,0 +1,157 @@
+"""Import the real data into a fresh SQLite database and compare with merely decompressing + parsing it.
+
+Run by hand from the repository root (never part of the test suite):
+
+    .venv/bin/python bench/import_bench.py [--repeat 3] [--rerun] [--cli-too]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+DEFAULTS = {  # imported in this order, as a fresh install would
+    "api": DATA / "hf-daily-papers" / "hf_daily_papers_api_2024-05-27_to_2026-08-21.jsonl.gz",
+    "scrape": DATA / "hf-daily-papers" / "hf_daily_papers_pagescrape_2024-01-01_to_2024-11-10.jsonl.gz",
+    "arxiv": DATA / "arxiv-cs-daily" / "arxiv_cs_daily_2025-03-18_to_2026-07-01.jsonl.gz",
+}
+COMMAND = {"api": "hf-daily", "scrape": "hf-daily", "arxiv": "arxiv-snapshot"}  # CLI subcommand = source name
+PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
+
+
+def parse_seconds(path: Path, loads, repeat: int) -> tuple[int, float]:
+    """(lines, best seconds) to gzip-decompress the file and parse every non-empty line with `loads`."""
+    best, count = float("inf"), 0
+    for _ in range(repeat):
+        started, count = time.perf_counter(), 0
+        with gzip.open(path, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    loads(line)
+                    count += 1
+        best = min(best, time.perf_counter() - started)
+    return count, best
+
+
+def import_in_process(store, files: dict[str, Path]) -> dict[str, tuple[int, float, object]]:
+    """{name: (records read, seconds, ApplyResult)} importing each file without the index refresh."""
+    from dailypapers.ingest import arxiv_snapshot, hf_daily
+    from dailypapers.ingest.files import file_key
+    from dailypapers.ingest.runner import Runner
+
+    out = {}
+    for name, path in files.items():
+        module = arxiv_snapshot if COMMAND[name] == "arxiv-snapshot" else hf_daily
+        started = time.perf_counter()
+        report = Runner(store, COMMAND[name], file_key(path), show_progress=False).run(
+            module.read_file(path), refresh_index=False
+        )
+        out[name] = (report.read, time.perf_counter() - started, report.result)
+    return out
+
+
+def timed_refresh(store) -> tuple[int, float]:
+    started = time.perf_counter()
+    indexed = store.refresh_keyword_index()
+    return indexed, time.perf_counter() - started
+
+
+def import_cli(db: Path, files: dict[str, Path]) -> None:
+    """Each file through the real CLI (which also refreshes the keyword index after every command)."""
+    print(f"\nCLI check ({PYTHON} -m dailypapers, fresh DB):")
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}  # keep rich from wrapping the report line
+    total = 0.0
+    for name, path in files.items():
+        cmd = [PYTHON, "-m", "dailypapers", "--db", str(db), "ingest", COMMAND[name], str(path)]
+        started = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+        wall = time.perf_counter() - started
+        total += wall
+        text = done.stdout + done.stderr
+        report = re.search(r"^\S+: [\d,]+ records in .*$", text, re.M)
+        index = re.search(r"keyword index: ([\d,]+) papers", text)
+        print(f"  {name:<7} wall {wall:6.1f} s  rc={done.returncode}  | {report.group(0) if report else text[-300:]}"
+              f"  | index: {index.group(1) if index else 0}")  # fmt: skip
+    print(f"  total wall {total:.1f} s (includes interpreter start-up and one index refresh per command)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, path in DEFAULTS.items():
+        ap.add_argument(f"--{name}", type=Path, default=path, help=f"default {path.relative_to(REPO.parent)}")
+    ap.add_argument("--repeat", type=int, default=1, help="best of N for the parse baseline (default 1)")
+    ap.add_argument("--rerun", action="store_true", help="import everything a second time into the same DB")
+    ap.add_argument("--cli-too", action="store_true", help="also import through the CLI into another fresh DB")
+    args = ap.parse_args()
+    files = {name: getattr(args, name) for name in DEFAULTS}
+    for path in files.values():
+        if not path.exists():
+            sys.exit(f"missing input: {path}")
+
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"import_bench  {datetime.now():%Y-%m-%d %H:%M}  nproc={nproc}  python {platform.python_version()}  "
+          f"sqlite {sqlite3.sqlite_version}  orjson {orjson.__version__}  parse best of {args.repeat}")  # fmt: skip
+
+    baseline = {name: (parse_seconds(p, orjson.loads, args.repeat), parse_seconds(p, json.loads, args.repeat)[1])
+                for name, p in files.items()}  # fmt: skip
+
+    from dailypapers.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="dp-import-bench-") as tmp:
+        store = Store(Path(tmp) / "bench.db")
+        imported = import_in_process(store, files)
+        indexed, index_s = timed_refresh(store)
+
+        head = f"{'file':<7} {'records':>8} {'parse orjson':>12} {'parse json':>10} {'import':>8} {'papers/s':>9} " \
+               f"{'imp/orjson':>10} {'imp/json':>8}"  # fmt: skip
+        print(f"\n{head}\n{'-' * len(head)}")
+        rows = [(name, imported[name][0], baseline[name][0][1], baseline[name][1], imported[name][1]) for name in files]
+        rows.append(("total", *(sum(r[i] for r in rows) for i in range(1, 5))))
+        for name, records, p_or, p_js, imp in rows:
+            print(f"{name:<7} {records:>8,} {p_or:>11.2f}s {p_js:>9.2f}s {imp:>7.2f}s {records / imp:>9,.0f} "
+                  f"{imp / p_or:>9.1f}x {imp / p_js:>7.1f}x")  # fmt: skip
+        for name in files:
+            lines, read = baseline[name][0][0], imported[name][0]
+            if lines != read:
+                print(f"  note: {name} has {lines:,} lines, the importer read {read:,} records")
+        total_import = rows[-1][4]
+        print(f"\nkeyword index refresh: {index_s:.2f} s ({indexed:,} papers)")
+        print(f"total incl. index:     {total_import + index_s:.2f} s  "
+              f"({store.count_papers():,} papers in the DB, {(Path(tmp) / 'bench.db').stat().st_size / 1e6:.0f} MB)")
+
+        if args.rerun:
+            again = import_in_process(store, files)
+            reindexed, reindex_s = timed_refresh(store)
+            seconds = sum(v[1] for v in again.values())
+            changed = sum(v[2].inserted + v[2].updated for v in again.values())
+            unchanged = sum(v[2].unchanged for v in again.values())
+            print(f"\nrerun (same files, same DB): {seconds:.2f} s import ({seconds / total_import:.2f}x the first), "
+                  f"{changed:,} rows inserted/updated, {unchanged:,} unchanged; "
+                  f"index refresh {reindex_s:.2f} s ({reindexed:,} papers)")  # fmt: skip
+            print(f"idempotent: {'yes' if changed == 0 else 'NO (expected 0 rows inserted/updated)'}")
+            for name, (read, secs, result) in again.items():
+                print(f"  {name:<7} {read:>8,} records {secs:6.2f} s  inserted {result.inserted}, "
+                      f"updated {result.updated}, unchanged {result.unchanged:,}")  # fmt: skip
+        store.close()
+
+        if args.cli_too:
+            import_cli(Path(tmp) / "cli.db", files)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The pages in a real browser: Playwright driving Debian's Chromium against the live demo server.
+
+Skipped when /usr/bin/chromium (or the playwright package) is missing, unless DAILYPAPERS_REQUIRE_BROWSER=1.
+Screenshots go to DAILYPAPERS_SCREENSHOTS (default: the test's tmp directory).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dailypapers.web import periods
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+REQUIRED = os.environ.get("DAILYPAPERS_REQUIRE_BROWSER") == "1"
+
+
+def _unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (DAILYPAPERS_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("DAILYPAPERS_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_cards(page) -> list[dict]:
+    return page.eval_on_selector_all(
+        "article.paper-card",
+        """cards => cards.map(c => ({
+            id: c.dataset.id, day: c.dataset.day || null,
+            title: (c.querySelector('h2.title a')?.textContent || '').trim(),
+            upvotes: (c.querySelector('.upvotes')?.textContent || '').trim(),
+        }))""",
+    )
+
+
+def test_daily_page_paper_page_and_previous_day(page, live_demo):
+    store = live_demo.app.state.store
+    latest = store.latest_day()
+    previous, _ = store.neighbor_days(latest)
+
+    page.goto(live_demo.url + "/")
+    cards = read_cards(page)
+    assert len(cards) >= 10
+    for card in cards:
+        assert card["title"]
+        assert re.fullmatch(r"\d+", card["upvotes"])
+    upvotes = [int(c["upvotes"]) for c in cards]
+    assert upvotes == sorted(upvotes, reverse=True)
+
+    # a paper's title leads to its page, with the title and the abstract
+    first = cards[0]
+    paper = store.paper(first["id"])
+    page.click(f"article.paper-card[data-id='{first['id']}'] h2.title a")
+    page.wait_for_url(f"**/papers/{first['id']}")
+    assert page.locator("h1").inner_text().strip() == " ".join(paper["title"].split())
+    abstract = page.locator("section.abstract-full").inner_text()
+    assert " ".join(paper["abstract"].split())[:200] in " ".join(abstract.split())
+
+    # back to the list, then to the previous day that has papers
+    page.go_back()
+    page.wait_for_selector("article.paper-card")
+    assert page.locator("article.paper-card").count() == len(cards)
+    page.get_by_role("link", name=re.compile("previous day")).click()
+    page.wait_for_url(f"**/papers/date/{previous}")
+    assert date.fromisoformat(previous).strftime("%B %-d, %Y") in page.locator("h1").inner_text()
+    previous_cards = read_cards(page)
+    assert previous_cards and all(c["day"] == previous for c in previous_cards)
+    assert {c["id"] for c in previous_cards}.isdisjoint({c["id"] for c in cards})
+
+
+def test_week_view_has_cards_from_several_days(page, live_demo):
+    store = live_demo.app.state.store
+    latest = date.fromisoformat(store.latest_day())
+    page.goto(live_demo.url + f"/papers/date/{latest}")
+    week = periods.week_of(latest)
+    page.get_by_role("link", name=f"Week {week.label[-2:]}").click()
+    page.wait_for_url(f"**/papers/week/{week.label}")
+    cards = read_cards(page)
+    items, total = store.feed(week.start, week.end)
+    assert [c["id"] for c in cards] == [i["id"] for i in items]
+    assert len({c["day"] for c in cards}) > 1
+
+    # the header's Weekly link leads to the same week
+    page.goto(live_demo.url + "/")
+    page.locator("nav.main-nav").get_by_role("link", name="Weekly").click()
+    page.wait_for_url(f"**/papers/week/{week.label}")
+
+
+def test_search_form_works_without_javascript(browser, live_demo):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_demo.url + "/")
+        title = page.locator("article.paper-card h2.title a").first.inner_text()
+        word = max(re.findall(r"[A-Za-z]{5,}", title), key=len)
+        page.fill("header input[name=q]", word)
+        page.press("header input[name=q]", "Enter")
+        page.wait_for_url(re.compile(r"/search\?q="))
+        assert page.locator("article.paper-card").count() >= 1
+        assert title in [t.strip() for t in page.locator("article.paper-card h2.title a").all_inner_texts()]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width,height,name", [(390, 844, "mobile"), (360, 740, "small"), (1280, 900, "desktop")])
+def test_layout_fits_the_screen(browser, live_demo, shots, width, height, name):
+    store = live_demo.app.state.store
+    paper_id = store.feed(*(2 * [date.fromisoformat(store.latest_day())]))[0][0]["id"]
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        for path, label in (("/", "daily"), (f"/papers/{paper_id}", "paper")):
+            page.goto(live_demo.url + path)
+            page.screenshot(path=str(shots / f"{label}-{name}.png"), full_page=label == "daily" and name != "desktop")
+            overflow = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+            assert overflow[0] <= overflow[1], f"{path} overflows horizontally at {width}px: {overflow}"
+        page.goto(live_demo.url + "/")
+        assert page.locator("article.paper-card").count() >= 10
+        box = page.locator("article.paper-card").first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    finally:
+        context.close()
