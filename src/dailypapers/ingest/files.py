@@ -9,7 +9,7 @@ import os
 import re
 import signal
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,12 +115,13 @@ def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int 
                  workers: int | None = None) -> Iterator[PaperRecord | Skipped | Checkpoint]:  # fmt: skip
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
-    Large JSON-lines files are parsed by `workers` processes (default: one per CPU) while this process
-    merges and writes; a bounded window of chunks keeps memory flat however large the file.
+    Large JSON-lines files are parsed by `workers` processes (default: one per CPU but one, which this
+    process needs to merge and write) while this process merges and writes; a bounded window of chunks
+    keeps memory flat however large the file. `workers=0` parses in this process.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
-    workers = os.cpu_count() or 1 if workers is None else workers
-    if workers > 1 and file_size(path) >= PARALLEL_MIN_BYTES and _is_json_lines(path):
+    workers = max((os.cpu_count() or 1) - 1, 1) if workers is None else workers
+    if workers > 0 and file_size(path) >= PARALLEL_MIN_BYTES and _is_json_lines(path):
         yield from _read_lines_parallel(path, parse, start, where, workers)
         return
     for position, item in iter_json_items(path, start):
@@ -137,15 +138,24 @@ def _is_json_lines(path: Path) -> bool:
 
 def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, workers: int):
     context = multiprocessing.get_context("fork")  # workers only parse: no locks, no database handles
-    with open_bytes(path) as fh, ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint) as pool:
+    with (
+        open_bytes(path) as fh,
+        ThreadPoolExecutor(1) as reader,  # decompresses ahead while this thread merges (zlib frees the GIL)
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint) as pool,
+    ):
         for _ in itertools.islice(fh, start):
             pass
+        def read_chunk() -> list[bytes]:
+            return list(itertools.islice(fh, CHECKPOINT_EVERY))
+
+        ahead = reader.submit(read_chunk)
         window: deque = deque()
         position = start
         try:
             while True:
-                lines = list(itertools.islice(fh, CHECKPOINT_EVERY))
+                lines = ahead.result()
                 if lines:
+                    ahead = reader.submit(read_chunk)
                     window.append((position + len(lines), pool.submit(_parse_lines, parse, path.name, where, position, lines)))
                     position += len(lines)
                 if not window:

@@ -101,19 +101,18 @@ class Store(ReadQueries):
                 seq = self._next_seq(conn, len(changed))
                 inserts, updates, new_days = [], [], []
                 for offset, row in enumerate(changed):
-                    values = _paper_values(row, seq + offset)
+                    params = _paper_params(row, seq + offset)
                     old = existing.get(row["id"])
-                    (updates if old else inserts).append(values)
+                    (updates if old else inserts).append(params)
                     old_days = set(old["featured_on"]) if old else set()
-                    new_days += [{"paper_id": row["id"], "day": d} for d in row["featured_on"] if d not in old_days]
+                    new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
                 if inserts:
-                    _executemany(conn, papers.insert(), inserts)
+                    _executemany(conn, papers.insert(), _WRITE_COLUMNS, inserts)
                 if updates:
-                    for values in updates:
-                        values["b_id"] = values.pop("id")
-                    _executemany(conn, papers.update().where(papers.c.id == sa.bindparam("b_id")), updates)
+                    update = papers.update().where(papers.c.id == sa.bindparam("b_id"))
+                    _executemany(conn, update, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
                 if new_days:
-                    _executemany(conn, featured.insert(), new_days)
+                    _executemany(conn, featured.insert(), ("paper_id", "day"), new_days)
                 result.inserted, result.updated = len(inserts), len(updates)
             if checkpoint:
                 self._save_checkpoint(conn, *checkpoint)
@@ -122,6 +121,9 @@ class Store(ReadQueries):
     def _load_rows(self, conn, ids: Iterable[str]) -> dict[str, dict]:
         ids = list(ids)
         rows: dict[str, dict] = {}
+        # An index-only probe first: on a fresh import most ids are new, and loading rows is the costly part.
+        ids = [i for start in range(0, len(ids), 500)
+               for i in conn.execute(sa.select(papers.c.id).where(papers.c.id.in_(ids[start : start + 500]))).scalars()]  # fmt: skip
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             query = (
@@ -221,38 +223,45 @@ def _content(row: dict):
     return tuple(org["name"] if k == "organization" and org else row.get(k) for k in _CONTENT_KEYS)
 
 
-def _executemany(conn, statement, rows: list[dict]) -> None:
-    """Run one INSERT/UPDATE for many rows straight through the driver.
+def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> None:
+    """Run one INSERT/UPDATE for many rows (tuples of values for `keys`) straight through the driver.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work on bulk imports; the
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
-    already be serialized (see _paper_values).
+    already be serialized (see _paper_params).
     """
-    compiled = statement.compile(dialect=conn.dialect, column_keys=[k for k in rows[0] if k != "b_id"])
-    if compiled.positional:
-        order = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(row[k] for k in order) for row in rows])
-    else:
-        conn.exec_driver_sql(compiled.string, rows)
+    compiled = statement.compile(dialect=conn.dialect, column_keys=[k for k in keys if k != "b_id"])
+    if not compiled.positional:
+        conn.exec_driver_sql(compiled.string, [dict(zip(keys, row)) for row in rows])
+        return
+    order = [keys.index(name) for name in compiled.positiontup]
+    if order != list(range(len(keys))):
+        rows = [tuple(row[i] for i in order) for row in rows]
+    conn.exec_driver_sql(compiled.string, rows)
 
 
-_JSON_COLUMNS = tuple(c.name for c in papers.c if isinstance(c.type, sa.JSON))
+def _json_value(name: str):
+    return lambda row, seq: None if row[name] is None else orjson.dumps(row[name]).decode()
 
 
-def _paper_values(row: dict, seq: int) -> dict:
-    values = {name: row[name] for name in RECORD_COLUMNS}
-    for name in _JSON_COLUMNS:
-        if name in values and values[name] is not None:
-            values[name] = orjson.dumps(values[name]).decode()
-    values.update(
-        id=row["id"],
-        organization=row["organization"]["name"] if row["organization"] else None,
-        submitter=(row["submitted_by"] or {}).get("user"),
-        upvotes=row["upvotes"] or 0,
-        num_comments=row["num_comments"] or 0,
-        bib_rank=row["bib_rank"],
-        bib_observed=row["bib_observed"],
-        daily_observed=row["daily_observed"],
-        seq=seq,
-    )
-    return values
+def _plain_value(name: str):
+    return lambda row, seq: row[name]
+
+
+_DERIVED = {
+    "organization": lambda row, seq: row["organization"]["name"] if row["organization"] else None,
+    "submitter": lambda row, seq: (row["submitted_by"] or {}).get("user"),
+    "upvotes": lambda row, seq: row["upvotes"] or 0,
+    "num_comments": lambda row, seq: row["num_comments"] or 0,
+    "seq": lambda row, seq: seq,
+}
+_WRITE_COLUMNS = tuple(c.name for c in papers.c if c.name != "pk")  # "id" first
+_VALUE_OF = [
+    _DERIVED.get(name) or (_json_value(name) if isinstance(papers.c[name].type, sa.JSON) else _plain_value(name))
+    for name in _WRITE_COLUMNS
+]
+
+
+def _paper_params(row: dict, seq: int) -> tuple:
+    """A merged row as the values of _WRITE_COLUMNS, JSON serialized."""
+    return tuple(value(row, seq) for value in _VALUE_OF)

@@ -33,9 +33,8 @@ COUNTERS = ("upvotes", "num_comments", "github_stars")
 
 
 def record_to_row(rec: PaperRecord) -> dict:
-    row = {name: getattr(rec, name) for name in BIB_FIELDS + DAILY_FIELDS + COUNTERS}
-    row["id"] = rec.id
-    row["versions"] = sorted(rec.versions or [], key=_version_number) or None
+    row = dict(rec.__dict__)  # every field of the record; `source` and `observed` are simply not stored
+    row["versions"] = sorted(rec.versions, key=_version_number) if rec.versions else None
     row["featured_on"] = sorted(set(rec.featured_on))
     row["bib_rank"] = SOURCE_RANK[rec.source]
     row["bib_observed"] = rec.observed
