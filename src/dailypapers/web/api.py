@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from ..records import InvalidRecord, normalize_id
 from . import periods
+from .cache import cached
 from .serialize import hf_item, to_markdown
 
 router = APIRouter()
@@ -30,19 +31,18 @@ def latest_day(request: Request) -> str | None:
     return request.app.state.cache.get(LATEST_DAY_KEY, request.app.state.store.latest_day)
 
 
-def resolve_period(request: Request, day: str | None, week: str | None, month: str | None) -> periods.Period | None:
-    """The period a feed request names; the latest day with papers if it names none (None if the store is empty)."""
+def resolve_period(day: str | None, week: str | None, month: str | None, latest: str | None) -> periods.Period | None:
+    """The period a feed request names; the latest day with papers if it names none (None if there is none)."""
     given = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value is not None]
     if len(given) > 1:
         raise periods.PeriodError("give at most one of date, week and month")
     if given:
         return periods.parse(*given[0])
-    latest = latest_day(request)
     return periods.day(latest) if latest else None
 
 
 @router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, in an ISO week or a month")
-def daily_papers(
+async def daily_papers(
     request: Request,
     date: str | None = Query(None, description="A featured day, YYYY-MM-DD (default: the latest day with papers)."),
     week: str | None = Query(None, description="An ISO week, YYYY-Www, e.g. 2025-W09."),
@@ -54,7 +54,8 @@ def daily_papers(
     p: int = Query(0, ge=0, le=10_000, description="Page, from 0."),
     limit: int = Query(50, ge=1, le=100, description="Papers per page, 1–100."),
 ):
-    period = resolve_period(request, date, week, month)
+    cache = request.app.state.cache
+    period = resolve_period(date, week, month, await cached(cache, LATEST_DAY_KEY, request.app.state.store.latest_day))
     if period is None:
         return _json([], {"X-Total-Count": "0"})
 
@@ -64,7 +65,7 @@ def daily_papers(
         )
         return orjson.dumps([hf_item(item) for item in items]), total
 
-    body, total = request.app.state.cache.get(("daily", period, sort, submitter, p, limit), render)
+    body, total = await cached(cache, ("daily", period, sort, submitter, p, limit), render)
     return JSONBytes(body, headers={"X-Total-Count": str(total)})
 
 

@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from starlette.concurrency import run_in_threadpool
+
 
 class RenderCache:
     def __init__(self, generation: Callable[[], int], size: int = 512, check_every: float = 1.0):
@@ -59,3 +61,12 @@ class RenderCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return value
+
+
+async def cached(cache: RenderCache, key: Hashable, render: Callable[[], object]):
+    """`cache.get(key, render)` for async routes: a hit is answered on the event loop, a miss is
+    rendered (database queries, templates) in the thread pool."""
+    hit, value = cache.peek(key)
+    if hit:
+        return value
+    return await run_in_threadpool(cache.get, key, render)

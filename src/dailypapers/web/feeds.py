@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Query, Request, Response
 
 from . import periods
-from .api import resolve_period
+from .api import latest_day, resolve_period
 from .serialize import submitted_at
 
 router = APIRouter()
@@ -21,7 +21,7 @@ KINDS = {"daily": "day", "weekly": "week", "monthly": "month"}
 def _feed_period(request: Request, kind: str, value: str | None) -> periods.Period | None:
     if value is not None:
         return periods.parse(kind, value)
-    latest = resolve_period(request, None, None, None)
+    latest = resolve_period(None, None, None, latest_day(request))
     if latest is None:
         return None
     return {"day": latest, "week": periods.week_of(latest.start), "month": periods.month(latest.start.strftime("%Y-%m"))}[kind]

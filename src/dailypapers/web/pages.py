@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from . import periods
+from .cache import cached
 from .api import LATEST_DAY_KEY, _paper_or_404
 from .api import latest_day as _latest_day
 from .serialize import arxiv_links
@@ -42,12 +43,7 @@ class _BadRequest(Exception):
 
 
 async def _cached(request: Request, key, render):
-    """`cache.get(key, render)`, rendering in the thread pool only when the answer is not cached."""
-    cache = request.app.state.cache
-    hit, value = cache.peek(key)
-    if hit:
-        return value
-    return await run_in_threadpool(cache.get, key, render)
+    return await cached(request.app.state.cache, key, render)
 
 
 # -- small helpers -----------------------------------------------------------------------------------
