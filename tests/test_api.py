@@ -134,3 +134,13 @@ def test_markdown_and_listing_and_docs(api, demo_store):
     assert api.get("/docs").status_code == 200
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/api/daily_papers", "/api/papers/search", "/api/papers/{paper_id}"} <= set(paths)
+
+
+def test_answers_are_gzipped_for_clients_that_accept_it(api):
+    plain = api.get("/api/daily_papers", headers={"Accept-Encoding": "identity"})
+    zipped = api.get("/api/daily_papers", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers and zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # httpx decompresses
+    assert int(zipped.headers["content-length"]) < int(plain.headers["content-length"]) / 2
+    page = api.get("/", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert page.headers["content-encoding"] == "gzip" and "paper-card" in page.text

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from ..records import InvalidRecord, normalize_id
 from . import periods
-from .cache import cached
+from .cache import Body, cached, respond
 from .serialize import hf_item, to_markdown
 
 router = APIRouter()
@@ -63,10 +63,10 @@ async def daily_papers(
         items, total = request.app.state.store.feed(
             period.start, period.end, sort=sort, submitter=submitter, offset=p * limit, limit=limit
         )
-        return orjson.dumps([hf_item(item) for item in items]), total
+        return Body(orjson.dumps([hf_item(item) for item in items])), total
 
     body, total = await cached(cache, ("daily", period, sort, submitter, p, limit), render)
-    return JSONBytes(body, headers={"X-Total-Count": str(total)})
+    return respond(request, body, "application/json", headers={"X-Total-Count": str(total)})
 
 
 @router.get("/api/papers/search", tags=["papers"], summary="Keyword search over titles, authors and abstracts")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -31,7 +30,6 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         docs_url="/docs",
         redoc_url=None,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.state.config = config
     app.state.store = store
     app.state.cache = RenderCache(store.generation, size=config.cache_size)

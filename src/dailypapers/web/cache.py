@@ -7,12 +7,41 @@ per `check_every` seconds, so a change shows within that time.
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+GZIP_MIN_BYTES = 1024
+
+
+class Body:
+    """A rendered answer, with its gzip form made once, on first demand, and then kept with it."""
+
+    __slots__ = ("raw", "_gzipped")
+
+    def __init__(self, content: str | bytes):
+        self.raw = content.encode() if isinstance(content, str) else content
+        self._gzipped: bytes | None = None
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.raw, compresslevel=6, mtime=0)
+        return self._gzipped
+
+
+def respond(request: Request, body: Body, media_type: str, status: int = 200, headers: dict | None = None) -> Response:
+    """`body` as a response, gzipped when the client accepts it and it is worth it."""
+    headers = {**(headers or {}), "Vary": "Accept-Encoding"}
+    if len(body.raw) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped(), status, headers, media_type)
+    return Response(body.raw, status, headers, media_type)
 
 
 class RenderCache:

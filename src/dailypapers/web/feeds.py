@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from . import periods
 from .api import latest_day, resolve_period
+from .cache import Body, respond
 from .serialize import submitted_at
 
 router = APIRouter()
@@ -103,8 +104,8 @@ def feed(
         title = f"{config.site_name}: {kind} papers, {label}"
         page = f"{site}/papers/{period.kind}/{period.label}" if period and period.kind != "day" else f"{site}/papers/date/{period.label}" if period else site
         self_url = f"{site}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-        return (_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site)
+        return Body((_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site))
 
     body = request.app.state.cache.get(("feed", kind, fmt, period, site), render)
     media = "application/rss+xml" if fmt == "rss" else "application/atom+xml"
-    return Response(body, media_type=f"{media}; charset=utf-8")
+    return respond(request, body, f"{media}; charset=utf-8")

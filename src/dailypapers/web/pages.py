@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from . import periods
-from .cache import cached
+from .cache import Body, cached, respond
 from .api import LATEST_DAY_KEY, _paper_or_404
 from .api import latest_day as _latest_day
 from .serialize import arxiv_links
@@ -46,6 +46,10 @@ async def _cached(request: Request, key, render):
     return await cached(request.app.state.cache, key, render)
 
 
+async def _cached_page(request: Request, key, render) -> Body:
+    return await cached(request.app.state.cache, key, lambda: Body(render()))
+
+
 # -- small helpers -----------------------------------------------------------------------------------
 
 
@@ -53,8 +57,8 @@ def _render(request: Request, template: str, **context) -> str:
     return request.app.state.templates.get_template(template).render(context)
 
 
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status)
+def _html(request: Request, body: Body | str, status: int = 200) -> Response:
+    return respond(request, body if isinstance(body, Body) else Body(body), "text/html; charset=utf-8", status)
 
 
 def _nav(latest: str | None) -> dict:
@@ -176,9 +180,9 @@ def _page(value: str) -> int:
     return int(value)
 
 
-def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def _error_page(request: Request, status: int, message: str) -> Response:
     body = _render(request, "error.html", status=status, message=message, nav=_nav(_latest_day(request)), feeds=_feeds(None))
-    return _html(body, status)
+    return _html(request, body, status)
 
 
 # -- list pages ----------------------------------------------------------------------------------------
@@ -229,7 +233,7 @@ def _pager(base, page: int, total_pages: int) -> dict | None:
     }
 
 
-async def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> HTMLResponse:
+async def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> Response:
     try:
         sort, page = _sort(sort), _page(p)
     except _BadRequest as exc:
@@ -259,10 +263,10 @@ async def _list_page(request: Request, period: periods.Period, sort: str, p: str
             **context,
         )
 
-    return _html(await _cached(request, ("pages:list", period, sort, page), render))
+    return _html(request, await _cached_page(request, ("pages:list", period, sort, page), render))
 
 
-async def _period_page(request: Request, kind: str, value: str, sort: str, p: str) -> HTMLResponse:
+async def _period_page(request: Request, kind: str, value: str, sort: str, p: str) -> Response:
     try:
         period = periods.parse(kind, value)
     except periods.PeriodError as exc:
@@ -274,13 +278,13 @@ async def _period_page(request: Request, kind: str, value: str, sort: str, p: st
 async def home(request: Request, sort: str = "upvotes", p: str = "0"):
     latest = await _cached(request, LATEST_DAY_KEY, request.app.state.store.latest_day)
     if latest is None:
-        body = await _cached(
+        body = await _cached_page(
             request,
             ("pages:empty",),
             lambda: _render(request, "daily.html", view="empty", section="daily", title="No papers yet", heading="No papers yet",
                             cards=[], total=0, nav=_nav(None), feeds=_feeds(None)),  # fmt: skip
         )
-        return _html(body)
+        return _html(request, body)
     return await _list_page(request, periods.day(latest), sort, p)
 
 
@@ -346,7 +350,7 @@ def search_page(request: Request, q: str = "", p: str = "0"):
         nav=_nav(_latest_day(request)),
         feeds=_feeds(None),
     )
-    return _html(body)
+    return _html(request, body)
 
 
 # -- one paper ---------------------------------------------------------------------------------------------
@@ -386,6 +390,6 @@ async def paper_page(request: Request, paper_id: str):
         )
 
     try:
-        return _html(await _cached(request, ("pages:paper", paper_id), render))
+        return _html(request, await _cached_page(request, ("pages:paper", paper_id), render))
     except HTTPException as exc:
         return await run_in_threadpool(_error_page, request, exc.status_code, str(exc.detail))
