@@ -61,7 +61,10 @@ def clean_abstract(text: str | None) -> str | None:
         return None
     text = text.strip()
     if "\n " not in text and "\n\t" not in text and "\n\n" not in text:
-        return " ".join(text.split()) or None
+        flat = text.replace("\n", " ")
+        if "  " in flat or "\t" in flat or "\r" in flat:
+            flat = " ".join(flat.split())
+        return flat or None
     paragraphs = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
     return "\n\n".join(p for p in paragraphs if p) or None
 
@@ -147,6 +150,8 @@ class PaperRecord:
     ai_keywords: list[str] | None = None
     thumbnail: str | None = None
     discussion_id: str | None = None
+    # Filled by store.prepare in a parse worker: the row values that insert this record as a new paper.
+    insert_params: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.source not in SOURCE_RANK:

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from ..records import InvalidRecord, PaperRecord
+from ..store import prepare
 from .runner import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000
@@ -96,14 +97,15 @@ def _parse_one(parse: Callable, label: str, item) -> PaperRecord | Skipped:
 
 
 def _parse_lines(parse: Callable, name: str, where: str, first: int, lines: list[bytes]) -> list:
-    """Parse a chunk of JSON lines (runs in a worker process)."""
+    """Parse a chunk of JSON lines and prepare the records for the store (runs in a worker process)."""
     out = []
     for offset, line in enumerate(lines):
         try:
             item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
         except orjson.JSONDecodeError as exc:
             item = InvalidRecord(f"invalid JSON: {exc}")
-        out.append(_parse_one(parse, f"{name} {where} {first + offset + 1}", item))
+        result = _parse_one(parse, f"{name} {where} {first + offset + 1}", item)
+        out.append(prepare(result) if isinstance(result, PaperRecord) else result)
     return out
 
 
@@ -115,9 +117,9 @@ def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int 
                  workers: int | None = None) -> Iterator[PaperRecord | Skipped | Checkpoint]:  # fmt: skip
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
-    Large JSON-lines files are parsed by `workers` processes (default: one per CPU but one, which this
-    process needs to merge and write) while this process merges and writes; a bounded window of chunks
-    keeps memory flat however large the file. `workers=0` parses in this process.
+    Large JSON-lines files are parsed, and their records prepared for the store, by `workers` processes
+    (default: one per CPU) while this process merges and writes; a bounded window of chunks keeps
+    memory flat however large the file. `workers=0` parses in this process.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
     workers = max((os.cpu_count() or 1) - 1, 1) if workers is None else workers

@@ -22,7 +22,7 @@ from .merge import merge
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 
-__all__ = ["Store", "ApplyResult", "database_url"]
+__all__ = ["Store", "ApplyResult", "database_url", "prepare"]
 
 _CONTENT_KEYS = ("id", *RECORD_COLUMNS, "organization", "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -91,16 +91,27 @@ class Store(ReadQueries):
         result = ApplyResult()
         with self.writer.begin() as conn:
             existing = self._load_rows(conn, {r.id for r in records})
-            current = dict(existing)
+            current: dict[str, dict | PaperRecord] = {}
             for rec in records:
-                current[rec.id] = merge(current.get(rec.id), rec)
-            changed = [row for pid, row in current.items() if pid not in existing or _content(row) != _content(existing[pid])]
+                base = current.get(rec.id) or existing.get(rec.id)
+                if base is None:
+                    current[rec.id] = rec  # a new paper, seen once so far: no merge needed
+                else:
+                    current[rec.id] = merge(merge(None, base) if isinstance(base, PaperRecord) else base, rec)
+            changed = [
+                row for pid, row in current.items()
+                if pid not in existing or _content(row) != _content(existing[pid])
+            ]  # fmt: skip
             result.unchanged = len(current) - len(changed)
             self._upsert_organizations(conn, records)
             if changed:
                 seq = self._next_seq(conn, len(changed))
                 inserts, updates, new_days = [], [], []
                 for offset, row in enumerate(changed):
+                    if isinstance(row, PaperRecord):
+                        inserts.append((row.insert_params or _insert_params(row)) + (seq + offset,))
+                        new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
+                        continue
                     params = _paper_params(row, seq + offset)
                     old = existing.get(row["id"])
                     (updates if old else inserts).append(params)
@@ -265,3 +276,18 @@ _VALUE_OF = [
 def _paper_params(row: dict, seq: int) -> tuple:
     """A merged row as the values of _WRITE_COLUMNS, JSON serialized."""
     return tuple(value(row, seq) for value in _VALUE_OF)
+
+
+assert _WRITE_COLUMNS[-1] == "seq"
+
+
+def _insert_params(rec: PaperRecord) -> tuple:
+    """The values (all but `seq`) that insert `rec` as a new paper."""
+    row = merge(None, rec)
+    return tuple(value(row, None) for value in _VALUE_OF[:-1])
+
+
+def prepare(rec: PaperRecord) -> PaperRecord:
+    """Do a record's share of `Store.apply` ahead of time (in a parse worker, off the writing thread)."""
+    rec.insert_params = _insert_params(rec)
+    return rec
