@@ -51,6 +51,7 @@ class RenderCache:
         self.check_every = check_every
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._rendering: dict = {}  # key -> lock held while that key is being rendered
         self._generation = None
         self._checked = float("-inf")
 
@@ -77,6 +78,8 @@ class RenderCache:
         return False, None
 
     def get(self, key: Hashable, render: Callable[[], object]):
+        """The cached value, or `render()`'s, cached. Concurrent misses of one key render it once: the
+        others wait for that render (a burst of requests right after the catalog changed costs one)."""
         if self.size <= 0:
             return render()
         key = (self._current_generation(), key)
@@ -84,11 +87,20 @@ class RenderCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        value = render()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            rendering = self._rendering.setdefault(key, threading.Lock())
+        with rendering:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            try:
+                value = render()
+            finally:
+                with self._lock:
+                    self._rendering.pop(key, None)
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
         return value
 
 
