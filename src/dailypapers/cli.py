@@ -217,8 +217,15 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
 @click.pass_obj
 def index(config: Config) -> None:
     """Bring the keyword index up to date with the catalog (ingest does this itself)."""
+    from .ingest.runner import refresh_index_with_progress
+
     store = _store(config)
-    console.print(f"{store.refresh_keyword_index():,} papers indexed")
+    try:
+        indexed = refresh_index_with_progress(store, console)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted[/]; what was indexed is kept: run `dailypapers index` again to finish.")
+        sys.exit(130)
+    console.print(f"{indexed:,} papers indexed")
 
 
 @main.command()

@@ -7,7 +7,7 @@ A paper is named by its arXiv id without a version suffix everywhere in dailypap
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 # Sources in increasing authority for bibliographic fields (title, abstract, authors, ...).
@@ -164,4 +164,3 @@ class PaperRecord:
             raise InvalidRecord(f"{self.id}: no title")
 
 
-RECORD_FIELDS = tuple(f.name for f in fields(PaperRecord))

@@ -120,5 +120,19 @@ class Runner:
             self.store.clear_checkpoint(self.source, self.key)
         report.seconds = time.perf_counter() - started
         if refresh_index:
-            report.indexed = self.store.refresh_keyword_index()
+            report.indexed = refresh_index_with_progress(self.store, self.console, self.show_progress)
         return report
+
+
+def refresh_index_with_progress(store: Store, console: Console, show: bool = True) -> int:
+    """Catch the keyword index up with the catalog, with a progress bar (resumable: it commits as it goes)."""
+    lag = store.keyword_index_lag()
+    if not lag:
+        return 0
+    progress = Progress(
+        TextColumn("[bold]keyword index"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),
+        TimeElapsedColumn(), console=console, disable=not show,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("index", total=lag)
+        return store.refresh_keyword_index(progress=lambda n: progress.advance(task, n))
