@@ -55,6 +55,7 @@ def demo_copy(demo_db, tmp_path) -> Path:
     """A private copy of the demo database, for tests that write."""
     path = tmp_path / "demo.db"
     shutil.copy(demo_db, path)
+    shutil.copytree(f"{demo_db}-index", f"{path}-index")
     return path
 
 

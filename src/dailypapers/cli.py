@@ -42,7 +42,7 @@ def _store(config: Config):
     from .store import Store
 
     try:
-        return Store(config.db)
+        return Store(config.db, index_dir=config.index_dir or None)
     except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
         raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
 
@@ -57,6 +57,8 @@ def _serve(config: Config, host: str | None, port: int | None, workers: int | No
     port = port or config.port
     workers = workers or config.workers
     os.environ["DAILYPAPERS_DB"] = config.db  # worker processes rebuild the config from the environment
+    if config.index_dir:
+        os.environ["DAILYPAPERS_INDEX_DIR"] = config.index_dir
     os.environ.setdefault("DAILYPAPERS_PUBLIC_URL", config.public_url or f"http://{host}:{port}")
     console.print(f"Serving {config.db} on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
     uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,

@@ -26,6 +26,7 @@ class Setting:
 
 SETTINGS = (
     Setting("db", "dailypapers.db", "Database: a SQLite file path (created if missing) or a SQLAlchemy URL."),
+    Setting("index_dir", "", "Folder for search indexes (default: beside the SQLite file, e.g. dailypapers.db-index/)."),
     Setting("host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", 8000, "Port `serve` listens on."),
     Setting("workers", 1, "Worker processes for `serve`."),

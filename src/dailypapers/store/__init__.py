@@ -8,6 +8,7 @@ derived indexes (full text now, vectors later) can catch up incrementally.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ class ApplyResult:
 
 
 class Store(ReadQueries):
-    def __init__(self, db: str | Path, *, migrate: bool = True):
+    def __init__(self, db: str | Path, *, index_dir: str | Path | None = None, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
         options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
@@ -73,6 +74,8 @@ class Store(ReadQueries):
             event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         if migrate:
             self.migrate()
+        self.index_dir = Path(index_dir) if index_dir else _default_index_dir(self.url)
+        self._keyword: keyword.KeywordIndex | None = None
 
     # -- schema -----------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -80,6 +83,22 @@ class Store(ReadQueries):
 
         with self.writer.connect() as conn:
             upgrade(conn)
+
+    @property
+    def keyword(self) -> keyword.KeywordIndex:
+        """The keyword index (opened, or created, on first use)."""
+        if self._keyword is None:
+            self._keyword = keyword.KeywordIndex(self.index_dir / "keyword", self.store_id())
+        return self._keyword
+
+    def store_id(self) -> str:
+        """A random id given to this database when it was created; derived indexes record it."""
+        with self.writer.begin() as conn:
+            value = conn.execute(sa.select(meta.c.value).where(meta.c.key == "store_id")).scalar()
+            if value is None:
+                value = uuid.uuid4().hex
+                conn.execute(meta.insert().values(key="store_id", value=value))
+        return value
 
     def close(self) -> None:
         self.engine.dispose()
@@ -206,12 +225,20 @@ class Store(ReadQueries):
             conn.execute(checkpoints.delete().where(checkpoints.c.source == source, checkpoints.c.key == key))
 
     # -- derived indexes --------------------------------------------------------------------------
-    def refresh_keyword_index(self, progress=None, batch: int = 5000) -> int:
+    def refresh_keyword_index(self, progress=None, batch: int = 20_000) -> int:
         """Bring the full-text index up to date with every paper changed since it was last refreshed."""
         return keyword.refresh(self, progress=progress, batch=batch)
 
     def keyword_index_lag(self) -> int:
         return keyword.lag(self)
+
+
+def _default_index_dir(url: str) -> Path:
+    """Beside a SQLite file (`papers.db` -> `papers.db-index/`); else `dailypapers-index/` here."""
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    if database and database != ":memory:":
+        return Path(f"{database}-index")
+    return Path("dailypapers-index").resolve()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,83 +1,149 @@
-"""The keyword index: SQLite FTS5 with BM25 over title, authors and abstract.
+"""The keyword index: tantivy (BM25) over title, authors and abstract, in a folder beside the database.
 
 It is derived data. `refresh` catches it up with papers whose `seq` is above the last indexed one, in
-batches that each commit with their watermark, so an interrupted refresh resumes where it stopped.
-User text never reaches FTS5's query syntax: it is cut into words and each word is quoted.
+batches: each batch is committed to the index, then its watermark is written into the index folder.
+A crash between the two re-indexes that batch on the next refresh, which is harmless: documents are
+replaced by `pk`. The folder also records which database it belongs to, so an index left over from a
+deleted database is rebuilt rather than mixed in, and a deleted folder is simply rebuilt. User text never reaches tantivy's query syntax: it is cut into words and
+each word is quoted. `bench/keyword_engines.py` has the figures that chose tantivy over SQLite FTS5.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import threading
+import time
+from pathlib import Path
 
 import sqlalchemy as sa
+import tantivy
 
-from .schema import meta, papers
+from .schema import papers
 
-# bm25() weights per column, in the table's column order: title, authors, abstract.
-WEIGHTS = (4.0, 2.0, 1.0)
+FIELDS = ("title", "authors", "abstract")
+BOOSTS = {"title": 4.0, "authors": 2.0, "abstract": 1.0}
 MAX_TERMS = 32
+WRITER_HEAP = 256_000_000
+WRITER_THREADS = min(os.cpu_count() or 1, 4)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_WATERMARK = "keyword_seq"
+_OWNER_FILE = "store_id"
+_WATERMARK_FILE = "indexed_seq"
 
 
-def match_expression(text: str) -> str | None:
-    """An FTS5 query that matches documents containing every word of `text` (None if it has no words)."""
-    words = _WORD.findall(text or "")[:MAX_TERMS]
-    return " ".join(f'"{w}"' for w in words) or None
+def query_terms(text: str) -> list[str]:
+    """The words of `text` that the index is searched for (all must match)."""
+    return _WORD.findall(text or "")[:MAX_TERMS]
 
 
 def authors_text(authors: list[dict] | None) -> str:
     return ", ".join(a["name"] for a in authors or [])
 
 
-def _watermark(conn) -> int:
-    return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == _WATERMARK)).scalar() or 0)
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("pk", stored=True, indexed=True, fast=True)
+    for name in FIELDS:
+        builder.add_text_field(name, stored=False, tokenizer_name="en_stem")
+    return builder.build()
+
+
+class KeywordIndex:
+    """One tantivy index; safe to search from many threads, written by one process at a time."""
+
+    def __init__(self, folder: Path, store_id: str):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        owner = folder / _OWNER_FILE
+        if owner.exists() and owner.read_text().strip() != store_id:
+            shutil.rmtree(folder)  # left over from another database: its pks mean other papers
+            folder.mkdir(parents=True)
+        self.index = tantivy.Index(_schema(), path=str(folder), reuse=True)
+        owner.write_text(store_id)
+        self._lock = threading.Lock()
+
+    @property
+    def indexed_seq(self) -> int:
+        """The highest catalog `seq` this index holds everything up to."""
+        try:
+            return int((self.folder / _WATERMARK_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    @indexed_seq.setter
+    def indexed_seq(self, seq: int) -> None:
+        temporary = self.folder / f"{_WATERMARK_FILE}.tmp"
+        temporary.write_text(str(seq))
+        os.replace(temporary, self.folder / _WATERMARK_FILE)
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            self.index.reload()
+            return self.index.searcher().num_docs == 0
+
+    def replace(self, docs: list[tuple[int, str, str, str]], *, known_new: bool = False) -> None:
+        """Add or replace documents (pk, title, authors, abstract) and commit.
+        `known_new` skips looking for older versions (an empty index has none)."""
+        writer = self._writer()
+        try:
+            for pk, title, authors, abstract in docs:
+                if not known_new:
+                    writer.delete_documents_by_term("pk", pk)
+                writer.add_document(tantivy.Document(pk=pk, title=title, authors=authors, abstract=abstract))
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+
+    def _writer(self, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.index.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
+            except ValueError:  # another process holds the writer lock
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def search(self, text: str, limit: int, offset: int = 0) -> list[int]:
+        terms = query_terms(text)
+        if not terms:
+            return []
+        query = self.index.parse_query(
+            " ".join(f'"{t}"' for t in terms), list(FIELDS), field_boosts=BOOSTS, conjunction_by_default=True
+        )
+        with self._lock:
+            self.index.reload()  # see what other processes committed
+            searcher = self.index.searcher()
+        hits = searcher.search(query, limit, offset=offset).hits
+        return [searcher.doc(address)["pk"][0] for _, address in hits]
 
 
 def lag(store) -> int:
-    if not store.is_sqlite:
-        return 0
     with store.engine.connect() as conn:
-        done = _watermark(conn)
-        return conn.execute(sa.select(sa.func.count()).select_from(papers).where(papers.c.seq > done)).scalar()
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(papers).where(papers.c.seq > store.keyword.indexed_seq)
+        ).scalar()
 
 
-def refresh(store, progress=None, batch: int = 5000) -> int:
-    if not store.is_sqlite:
-        return 0
+def refresh(store, progress=None, batch: int = 20_000) -> int:
+    index: KeywordIndex = store.keyword
+    known_new = index.is_empty()
     total = 0
     while True:
-        with store.writer.begin() as conn:
-            done = _watermark(conn)
+        with store.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract)
-                .where(papers.c.seq > done)
+                .where(papers.c.seq > index.indexed_seq)
                 .order_by(papers.c.seq)
                 .limit(batch)
             ).all()
-            if not rows:
-                return total
-            raw = conn.connection.driver_connection
-            raw.executemany("DELETE FROM paper_fts WHERE rowid = ?", [(r.pk,) for r in rows])
-            raw.executemany(
-                "INSERT INTO paper_fts(rowid, title, authors, abstract) VALUES (?, ?, ?, ?)",
-                [(r.pk, r.title, authors_text(r.authors), r.abstract or "") for r in rows],
-            )
-            value = str(rows[-1].seq)
-            if conn.execute(meta.update().where(meta.c.key == _WATERMARK).values(value=value)).rowcount == 0:
-                conn.execute(meta.insert().values(key=_WATERMARK, value=value))
+        if not rows:
+            return total
+        index.replace([(r.pk, r.title, authors_text(r.authors), r.abstract or "") for r in rows], known_new=known_new)
+        index.indexed_seq = rows[-1].seq
         total += len(rows)
         if progress:
             progress(len(rows))
-
-
-def search_pks(conn, text: str, limit: int, offset: int = 0) -> list[int]:
-    expression = match_expression(text)
-    if expression is None:
-        return []
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    rows = conn.exec_driver_sql(
-        f"SELECT rowid FROM paper_fts WHERE paper_fts MATCH ? ORDER BY bm25(paper_fts, {weights}) LIMIT ? OFFSET ?",
-        (expression, limit, offset),
-    )
-    return [r[0] for r in rows]

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..rank import trending
-from . import keyword
+from .keyword import KeywordIndex
 from .schema import featured, meta, organizations, papers
 
 SORTS = ("upvotes", "publishedAt", "trending")
@@ -28,6 +28,7 @@ def _paper_dict(mapping) -> dict:
 
 class ReadQueries:
     engine: sa.Engine
+    keyword: "KeywordIndex"
 
     def generation(self) -> int:
         """A number that changes whenever the catalog changes (for caches)."""
@@ -104,7 +105,7 @@ class ReadQueries:
         from ..records import InvalidRecord, normalize_id
 
         with self.engine.connect() as conn:
-            pks = keyword.search_pks(conn, text, limit, offset)
+            pks = self.keyword.search(text, limit, offset)
             try:
                 exact = conn.execute(sa.select(papers.c.pk).where(papers.c.id == normalize_id(text))).scalar()
             except InvalidRecord:

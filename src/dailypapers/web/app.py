@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 
 def create_app(config: Config | None = None, store: Store | None = None) -> FastAPI:
     config = config or Config()
-    store = store or Store(config.db)
+    store = store or Store(config.db, index_dir=config.index_dir or None)
     app = FastAPI(
         title=f"{config.site_name} API",
         version=__version__,

@@ -1,4 +1,4 @@
-"""The paper catalog: papers, featured days, organizations, ingest checkpoints, and the full-text index.
+"""The paper catalog: papers, featured days, organizations, ingest checkpoints.
 
 Revision ID: 0001
 """
@@ -72,16 +72,8 @@ def upgrade():
         sa.Column("key", sa.String, primary_key=True),
         sa.Column("state", sa.JSON, nullable=False),
     )
-    if op.get_bind().dialect.name == "sqlite":
-        # Holds its own copy of the text so rows can be replaced by rowid (= papers.pk).
-        op.execute(
-            "CREATE VIRTUAL TABLE paper_fts USING fts5("
-            "title, authors, abstract, tokenize='porter unicode61 remove_diacritics 2')"
-        )
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TABLE paper_fts")
     for table in ("checkpoints", "meta", "featured", "papers", "organizations"):
         op.drop_table(table)
