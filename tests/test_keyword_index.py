@@ -57,3 +57,16 @@ def test_user_text_never_reaches_fts5_syntax(store, text):
     store.refresh_keyword_index()
     assert isinstance(store.search(text), list)
     assert all(term.isalnum() or "_" in term for term in keyword.query_terms(text))  # no query syntax survives
+
+
+def test_any_word_matches_and_papers_matching_more_words_rank_first(store):
+    store.apply([
+        paper("2601.00001", "Exploration with sparse rewards"),
+        paper("2601.00002", "Go-Explore: exploration for hard sparse reward problems"),
+        paper("2601.00003", "Image segmentation", abstract="Nothing about the query."),
+    ])  # fmt: skip
+    store.refresh_keyword_index()
+    found = ids(store, "go explore sparse reward exploration")
+    assert found[:2] == ["2601.00002", "2601.00001"] and "2601.00003" not in found
+    # a word no paper has does not empty the list
+    assert sorted(ids(store, "sparse reward quantum")) == ["2601.00001", "2601.00002"]

@@ -33,7 +33,11 @@ _WATERMARK_FILE = "indexed_seq"
 
 
 def query_terms(text: str) -> list[str]:
-    """The words of `text` that the index is searched for (all must match)."""
+    """The words of `text` that the index is searched for.
+
+    Any word may match and BM25 ranks papers matching more (and rarer) words first. Requiring every
+    word was measured on SciFact: nDCG@10 0.045 against 0.666 (reference bm25s: 0.662), because
+    people also type sentences."""
     return _WORD.findall(text or "")[:MAX_TERMS]
 
 
@@ -112,7 +116,7 @@ class KeywordIndex:
         if not terms:
             return []
         query = self.index.parse_query(
-            " ".join(f'"{t}"' for t in terms), list(FIELDS), field_boosts=BOOSTS, conjunction_by_default=True
+            " ".join(f'"{t}"' for t in terms), list(FIELDS), field_boosts=BOOSTS, conjunction_by_default=False
         )
         with self._lock:
             self.index.reload()  # see what other processes committed
