@@ -89,7 +89,7 @@ def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 new" in result.stderr and "6 skipped" in result.stderr
     for reason in ("invalid JSON", "not an arXiv id", "no title", "expected an object", "empty line", "no date"):
-        assert reason in result.stderr
+        assert f"skipped 1: {reason}" in result.stderr  # counted by kind, with an example each
     assert Store(db).count_papers() == 1
 
 

@@ -161,6 +161,6 @@ class PaperRecord:
         self.title = clean_title(self.title)
         self.abstract = clean_abstract(self.abstract)
         if not self.title:
-            raise InvalidRecord(f"{self.id}: no title")
+            raise InvalidRecord("no title")
 
 

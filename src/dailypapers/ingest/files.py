@@ -118,8 +118,9 @@ def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int 
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
     Large JSON-lines files are parsed, and their records prepared for the store, by `workers` processes
-    (default: one per CPU) while this process merges and writes; a bounded window of chunks keeps
-    memory flat however large the file. `workers=0` parses in this process.
+    (default: one per CPU but one, which this process needs to merge and write; measured fastest on two
+    cores); a bounded window of chunks keeps memory flat however large the file. `workers=0` parses in
+    this process.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
     workers = max((os.cpu_count() or 1) - 1, 1) if workers is None else workers
@@ -139,7 +140,7 @@ def _is_json_lines(path: Path) -> bool:
 
 
 def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, workers: int):
-    context = multiprocessing.get_context("fork")  # workers only parse: no locks, no database handles
+    context = multiprocessing.get_context("fork")  # workers only compute: no locks, no database handles
     with (
         open_bytes(path) as fh,
         ThreadPoolExecutor(1) as reader,  # decompresses ahead while this thread merges (zlib frees the GIL)
@@ -147,6 +148,7 @@ def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, wo
     ):
         for _ in itertools.islice(fh, start):
             pass
+
         def read_chunk() -> list[bytes]:
             return list(itertools.islice(fh, CHECKPOINT_EVERY))
 

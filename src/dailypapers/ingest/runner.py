@@ -63,8 +63,8 @@ class Report:
 
 
 def _reason_kind(reason: str) -> str:
-    """Group skip reasons by their kind ("no title"), dropping the record-specific part before ': '."""
-    return reason.split(": ", 1)[-1] if reason.count(": ") else reason
+    """Group skip reasons by their kind: reasons read "kind: details" ("not an arXiv id: 'x'")."""
+    return reason.split(": ", 1)[0]
 
 
 class Runner:
