@@ -111,7 +111,7 @@ def ingest() -> None:
     """Import papers from Hugging Face Daily Papers or arXiv (idempotent, resumable)."""
 
 
-def _run_file(config: Config, source: str, module, path: Path, **read_options) -> None:
+def _run_file(config: Config, source: str, module, path: Path) -> None:
     from .ingest.files import file_key, file_size
     from .ingest.runner import Runner
 
@@ -120,7 +120,7 @@ def _run_file(config: Config, source: str, module, path: Path, **read_options) -
     start = (runner.resume_state() or {}).get("position", 0)
     if start:
         console.print(f"Resuming {path.name} after record {start:,}")
-    _finish(runner, module.read_file(path, start=start, **read_options), f"{path.name} ({file_size(path) / 1e6:.1f} MB)")
+    _finish(runner, module.read_file(path, start=start), f"{path.name} ({file_size(path) / 1e6:.1f} MB)")
 
 
 def _finish(runner, items, what: str) -> None:
@@ -130,7 +130,9 @@ def _finish(runner, items, what: str) -> None:
     try:
         report = runner.run(items)
     except FetchError as exc:
-        raise click.ClickException(f"{exc} ({runner.report.read:,} records committed before it; rerun to resume)") from None
+        raise click.ClickException(
+            f"{exc} (after {runner.report.read:,} records; what was committed is kept: rerun to resume)"
+        ) from None
     except KeyboardInterrupt:
         console.print(f"[yellow]Interrupted[/] after {runner.report.read:,} records; run the same command again to resume.")
         sys.exit(130)
