@@ -67,7 +67,9 @@ def import_in_process(store, files: dict[str, Path]) -> dict[str, tuple[int, flo
 
 def timed_refresh(store) -> tuple[int, float]:
     started = time.perf_counter()
-    indexed = store.refresh_keyword_index()
+    from dailypapers.search import Search
+
+    indexed = Search(store).refresh()
     return indexed, time.perf_counter() - started
 
 

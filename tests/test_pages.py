@@ -364,12 +364,12 @@ def test_search_limit_is_250_characters(client):
 # -- search ----------------------------------------------------------------------------------------------------
 
 
-def test_search_finds_a_paper_by_a_title_word(client, store, latest):
+def test_search_finds_a_paper_by_a_title_word(client, app, store, latest):
     items, _ = store.feed(latest, latest)
     target = items[0]
     words = sorted((w for w in re.findall(r"[A-Za-z]{6,}", target["title"])), key=len, reverse=True)
     assert words
-    expected = [p["id"] for p in store.search(words[0], limit=PER_PAGE)]
+    expected = [p["id"] for p in app.state.search.papers(words[0], limit=PER_PAGE)]
     assert target["id"] in expected
     page = get_page(client, f"/search?q={words[0]}")
     assert [c["id"] for c in page.cards] == expected

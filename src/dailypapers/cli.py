@@ -42,7 +42,7 @@ def _store(config: Config):
     from .store import Store
 
     try:
-        return Store(config.db, index_dir=config.index_dir or None)
+        return Store(config.db)
     except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
         raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
 
@@ -96,7 +96,8 @@ def demo(config: Config, host, port, workers, no_serve) -> None:
     if store.count_papers() == 0:
         with resources.as_file(resources.files("dailypapers.data") / DEMO_SAMPLE) as sample:
             console.print(f"Building {config.db} from the bundled sample")
-            report = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console).run(hf_daily.read_file(sample))
+            runner = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console, index_dir=config.index_dir)
+            report = runner.run(hf_daily.read_file(sample))
             report.print(console)
     store.close()
     if not no_serve:
@@ -116,7 +117,7 @@ def _run_file(config: Config, source: str, module, path: Path) -> None:
     from .ingest.runner import Runner
 
     store = _store(config)
-    runner = Runner(store, source, file_key(path), console=console)
+    runner = Runner(store, source, file_key(path), console=console, index_dir=config.index_dir)
     start = (runner.resume_state() or {}).get("position", 0)
     if start:
         console.print(f"Resuming {path.name} after record {start:,}")
@@ -173,7 +174,7 @@ def ingest_hf_daily(config: Config, files, day, since, until, base_url) -> None:
         days = hf_daily.days_between(first, last)
         base = base_url or config.hf_base_url
         store = _store(config)
-        runner = Runner(store, "hf-daily", f"{base}|{first}|{last}", console=console)
+        runner = Runner(store, "hf-daily", f"{base}|{first}|{last}", console=console, index_dir=config.index_dir)
         start = (runner.resume_state() or {}).get("position", 0)
         client = PoliteClient(min_interval=config.hf_min_interval, max_retries=config.http_retries, log=console.print)
         _finish(runner, hf_daily.fetch_days(client, base, days, start), f"{len(days)} day(s) from {base}")
@@ -207,7 +208,8 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
         raise click.BadParameter("must not be before --from", param_hint="--until")
     base = base_url or config.oai_base_url
     store = _store(config)
-    runner = Runner(store, "arxiv-oai", f"{base}|{set_spec}|{first}|{last or ''}", console=console)
+    runner = Runner(store, "arxiv-oai", f"{base}|{set_spec}|{first}|{last or ''}", console=console,
+                    index_dir=config.index_dir)  # fmt: skip
     client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=config.http_retries, log=console.print)
     items = arxiv_oai.harvest(client, base, set_spec=set_spec, from_day=first, until_day=last,
                               resume=runner.resume_state(), log=console.print)  # fmt: skip
@@ -222,10 +224,10 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
 def index(config: Config) -> None:
     """Bring the keyword index up to date with the catalog (ingest does this itself)."""
     from .ingest.runner import refresh_index_with_progress
+    from .search import Search
 
-    store = _store(config)
     try:
-        indexed = refresh_index_with_progress(store, console)
+        indexed = refresh_index_with_progress(Search(_store(config), config.index_dir or None), console)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted[/]; what was indexed is kept: run `dailypapers index` again to finish.")
         sys.exit(130)
@@ -240,7 +242,9 @@ def search(config: Config, query: str, limit: int) -> None:
     """Keyword search over titles, authors and abstracts."""
     if len(query) > 250:
         raise click.BadParameter("at most 250 characters", param_hint="QUERY")
-    for paper in _store(config).search(query, limit=limit):
+    from .search import Search
+
+    for paper in Search(_store(config), config.index_dir or None).papers(query, limit=limit):
         click.echo(f"{paper['id']:>16}  {paper['upvotes']:>4}▲  {paper['title']}")
 
 

@@ -69,7 +69,8 @@ def _reason_kind(reason: str) -> str:
 
 class Runner:
     def __init__(self, store: Store, source: str, checkpoint_key: str, *, batch_size: int = 1000,
-                 console: Console | None = None, show_progress: bool = True, total: int | None = None):  # fmt: skip
+                 console: Console | None = None, show_progress: bool = True, total: int | None = None,
+                 index_dir: str | None = None):  # fmt: skip
         self.store = store
         self.source = source
         self.key = checkpoint_key
@@ -77,6 +78,7 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.show_progress = show_progress
         self.total = total
+        self.index_dir = index_dir or None
         self.report = Report(source)
 
     def resume_state(self) -> dict | None:
@@ -120,13 +122,16 @@ class Runner:
             self.store.clear_checkpoint(self.source, self.key)
         report.seconds = time.perf_counter() - started
         if refresh_index:
-            report.indexed = refresh_index_with_progress(self.store, self.console, self.show_progress)
+            from ..search import Search
+
+            search = Search(self.store, self.index_dir)
+            report.indexed = refresh_index_with_progress(search, self.console, self.show_progress)
         return report
 
 
-def refresh_index_with_progress(store: Store, console: Console, show: bool = True) -> int:
-    """Catch the keyword index up with the catalog, with a progress bar (resumable: it commits as it goes)."""
-    lag = store.keyword_index_lag()
+def refresh_index_with_progress(search, console: Console, show: bool = True) -> int:
+    """Catch the search indexes up with the catalog, with a progress bar (resumable: it commits as it goes)."""
+    lag = search.lag()
     if not lag:
         return 0
     progress = Progress(
@@ -135,4 +140,4 @@ def refresh_index_with_progress(store: Store, console: Console, show: bool = Tru
     )  # fmt: skip
     with progress:
         task = progress.add_task("index", total=lag)
-        return store.refresh_keyword_index(progress=lambda n: progress.advance(task, n))
+        return search.refresh(progress=lambda n: progress.advance(task, n))

@@ -3,7 +3,7 @@
 SQLite (one file, WAL mode) is the embedded default; the tables are SQLAlchemy Core so a PostgreSQL
 URL can follow. Writes go through `Store.apply`, which merges records (store/merge.py) in batches,
 writes only rows whose content changed, and gives each changed row a new `seq` from a counter so that
-derived indexes (full text now, vectors later) can catch up incrementally.
+derived indexes (search/) can catch up incrementally.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..records import PaperRecord
-from . import keyword
 from .merge import merge
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
@@ -54,7 +53,7 @@ class ApplyResult:
 
 
 class Store(ReadQueries):
-    def __init__(self, db: str | Path, *, index_dir: str | Path | None = None, migrate: bool = True):
+    def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
         options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
@@ -74,8 +73,6 @@ class Store(ReadQueries):
             event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         if migrate:
             self.migrate()
-        self.index_dir = Path(index_dir) if index_dir else _default_index_dir(self.url)
-        self._keyword: keyword.KeywordIndex | None = None
 
     # -- schema -----------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -83,13 +80,6 @@ class Store(ReadQueries):
 
         with self.writer.connect() as conn:
             upgrade(conn)
-
-    @property
-    def keyword(self) -> keyword.KeywordIndex:
-        """The keyword index (opened, or created, on first use)."""
-        if self._keyword is None:
-            self._keyword = keyword.KeywordIndex(self.index_dir / "keyword", self.store_id())
-        return self._keyword
 
     def store_id(self) -> str:
         """A random id given to this database when it was created; derived indexes record it."""
@@ -223,22 +213,6 @@ class Store(ReadQueries):
     def clear_checkpoint(self, source: str, key: str) -> None:
         with self.writer.begin() as conn:
             conn.execute(checkpoints.delete().where(checkpoints.c.source == source, checkpoints.c.key == key))
-
-    # -- derived indexes --------------------------------------------------------------------------
-    def refresh_keyword_index(self, progress=None, batch: int = 20_000) -> int:
-        """Bring the full-text index up to date with every paper changed since it was last refreshed."""
-        return keyword.refresh(self, progress=progress, batch=batch)
-
-    def keyword_index_lag(self) -> int:
-        return keyword.lag(self)
-
-
-def _default_index_dir(url: str) -> Path:
-    """Beside a SQLite file (`papers.db` -> `papers.db-index/`); else `dailypapers-index/` here."""
-    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
-    if database and database != ":memory:":
-        return Path(f"{database}-index")
-    return Path("dailypapers-index").resolve()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,4 +1,4 @@
-"""Read queries: feeds, papers, keyword search. Mixed into `Store`."""
+"""Read queries: feeds, papers, what derived indexes need. Mixed into `Store`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..rank import trending
-from .keyword import KeywordIndex
 from .schema import featured, meta, organizations, papers
 
 SORTS = ("upvotes", "publishedAt", "trending")
@@ -28,7 +27,6 @@ def _paper_dict(mapping) -> dict:
 
 class ReadQueries:
     engine: sa.Engine
-    keyword: "KeywordIndex"
 
     def generation(self) -> int:
         """A number that changes whenever the catalog changes (for caches)."""
@@ -100,19 +98,28 @@ class ReadQueries:
             )
         return item
 
-    def search(self, text: str, *, limit: int = 20, offset: int = 0) -> list[dict]:
-        """Keyword search (BM25 over title, authors, abstract); an exact arXiv id comes first."""
-        from ..records import InvalidRecord, normalize_id
-
+    def paper_pk(self, paper_id: str) -> int | None:
         with self.engine.connect() as conn:
-            pks = self.keyword.search(text, limit, offset)
-            try:
-                exact = conn.execute(sa.select(papers.c.pk).where(papers.c.id == normalize_id(text))).scalar()
-            except InvalidRecord:
-                exact = None
-            if exact is not None and offset == 0:
-                pks = [exact] + [pk for pk in pks if pk != exact][: limit - 1]
+            return conn.execute(sa.select(papers.c.pk).where(papers.c.id == paper_id)).scalar()
+
+    def papers_by_pk(self, pks: list[int]) -> list[dict]:
+        """Papers in the order of `pks` (keys a derived index returned); unknown keys are left out."""
+        with self.engine.connect() as conn:
             return self._papers_by_pk(conn, pks)
+
+    def changed_since(self, seq: int, limit: int) -> list:
+        """What derived indexes need of papers changed after `seq`: (pk, seq, title, authors, abstract), by seq."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract)
+                .where(papers.c.seq > seq)
+                .order_by(papers.c.seq)
+                .limit(limit)
+            ).all()
+
+    def count_changed_since(self, seq: int) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(papers).where(papers.c.seq > seq)).scalar()
 
     def papers_page(self, after: str | None, limit: int) -> list[dict]:
         """All papers in id order, `limit` at a time after the id `after` (cursor pagination)."""

@@ -75,7 +75,7 @@ def search_papers(
     q: str = Query("", max_length=250, description="Words to search for (at most 250 characters)."),
     limit: int = Query(50, ge=1, le=120, description="Results, 1–120."),
 ):
-    return _json([hf_item(item) for item in request.app.state.store.search(q, limit=limit)])
+    return _json([hf_item(item) for item in request.app.state.search.papers(q, limit=limit)])
 
 
 @router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")

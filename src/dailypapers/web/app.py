@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..config import Config
+from ..search import Search
 from ..store import Store
 from .cache import RenderCache
 from .periods import PeriodError
@@ -21,7 +22,7 @@ HERE = Path(__file__).parent
 
 def create_app(config: Config | None = None, store: Store | None = None) -> FastAPI:
     config = config or Config()
-    store = store or Store(config.db, index_dir=config.index_dir or None)
+    store = store or Store(config.db)
     app = FastAPI(
         title=f"{config.site_name} API",
         version=__version__,
@@ -32,6 +33,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     )
     app.state.config = config
     app.state.store = store
+    app.state.search = Search(store, config.index_dir or None)
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(site_name=config.site_name, version=__version__)

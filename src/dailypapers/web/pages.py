@@ -329,7 +329,7 @@ def search_page(request: Request, q: str = "", p: str = "0"):
     except _BadRequest as exc:
         return _error_page(request, 422, str(exc))
     query = " ".join(q.split())
-    items = request.app.state.store.search(query, limit=PER_PAGE, offset=page * PER_PAGE) if query else []
+    items = request.app.state.search.papers(query, limit=PER_PAGE, offset=page * PER_PAGE) if query else []
 
     def url(n: int) -> str:
         return "/search?" + urlencode({"q": query, **({"p": n} if n else {})})

@@ -17,10 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
 import tantivy
-
-from .schema import papers
 
 FIELDS = ("title", "authors", "abstract")
 BOOSTS = {"title": 4.0, "authors": 2.0, "abstract": 1.0}
@@ -125,29 +122,14 @@ class KeywordIndex:
         return [searcher.doc(address)["pk"][0] for _, address in hits]
 
 
-def lag(store) -> int:
-    with store.engine.connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.count()).select_from(papers).where(papers.c.seq > store.keyword.indexed_seq)
-        ).scalar()
-
-
-def refresh(store, progress=None, batch: int = 20_000) -> int:
-    index: KeywordIndex = store.keyword
+def refresh(store, index: KeywordIndex, progress=None, batch: int = 20_000) -> int:
+    """Index every paper changed since the index's watermark, `batch` at a time."""
     known_new = index.is_empty()
     total = 0
-    while True:
-        with store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract)
-                .where(papers.c.seq > index.indexed_seq)
-                .order_by(papers.c.seq)
-                .limit(batch)
-            ).all()
-        if not rows:
-            return total
+    while rows := store.changed_since(index.indexed_seq, batch):
         index.replace([(r.pk, r.title, authors_text(r.authors), r.abstract or "") for r in rows], known_new=known_new)
         index.indexed_seq = rows[-1].seq
         total += len(rows)
         if progress:
             progress(len(rows))
+    return total
