@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from dailypapers.cli import main
 
 COMMANDS = [[], ["serve"], ["demo"], ["ingest"], ["ingest", "hf-daily"], ["ingest", "arxiv-snapshot"],
-            ["ingest", "arxiv-oai"], ["index"], ["search"], ["stats"], ["settings"]]  # fmt: skip
+            ["ingest", "arxiv-oai"], ["index"], ["search"], ["eval"], ["stats"], ["settings"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

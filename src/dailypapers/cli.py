@@ -248,6 +248,35 @@ def search(config: Config, query: str, limit: int) -> None:
         click.echo(f"{paper['id']:>16}  {paper['upvotes']:>4}▲  {paper['title']}")
 
 
+@main.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def evaluate(folder: Path, split: str, as_json: bool) -> None:
+    """Score search on a BEIR-format FOLDER (corpus.jsonl, queries.jsonl, qrels/): nDCG@10, Recall@100,
+    MRR@10 for each search mode, and for a reference BM25 (bm25s) on the same data in the same run."""
+    import json
+
+    from rich.table import Table
+
+    from .search.evaluate import evaluate as run_evaluation
+
+    try:
+        results = run_evaluation(folder, split)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {folder} as a BEIR folder: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    table = Table("mode", "nDCG@10", "Recall@100", "MRR@10", title=f"{folder.name} ({split})")
+    for mode, figures in results.items():
+        if figures is None:
+            table.add_row(mode, "bm25s not installed", "", "")
+        else:
+            table.add_row(mode, *(f"{figures[k]:.4f}" for k in ("ndcg@10", "recall@100", "mrr@10")))
+    Console().print(table)
+
+
 @main.command()
 @click.pass_obj
 def stats(config: Config) -> None:

@@ -20,7 +20,9 @@ from pathlib import Path
 import tantivy
 
 FIELDS = ("title", "authors", "abstract")
-BOOSTS = {"title": 4.0, "authors": 2.0, "abstract": 1.0}
+# Title > authors > abstract, but mildly: on SciFact (`dailypapers eval`) nDCG@10 falls from 0.666 with
+# equal weights to 0.646 at a title weight of 1.5 and 0.570 at 4 (the reference BM25 scores 0.662).
+BOOSTS = {"title": 1.2, "authors": 1.1, "abstract": 1.0}
 MAX_TERMS = 32
 WRITER_HEAP = 256_000_000
 WRITER_THREADS = min(os.cpu_count() or 1, 4)

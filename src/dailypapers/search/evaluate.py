@@ -1,0 +1,122 @@
+"""Retrieval evaluation on a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+
+`dailypapers eval DIR` indexes the corpus with the same keyword index the site uses (in a temporary
+folder), runs every query of the split and prints nDCG@10, Recall@100 and MRR@10; in the same run it
+scores a reference BM25 implementation (the `bm25s` package, if installed) on the same data, so a
+change to the engine can be judged against a fixed yardstick.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from . import lexical
+
+DEPTH = 100
+
+
+@dataclass
+class Benchmark:
+    doc_ids: list[str]
+    titles: list[str]
+    texts: list[str]
+    queries: dict[str, str]  # only those with relevance judgements in the split
+    qrels: dict[str, dict[str, int]]
+
+
+def load(folder: Path, split: str = "test") -> Benchmark:
+    qrels_file = folder / "qrels" / f"{split}.tsv"
+    for needed in (folder / "corpus.jsonl", folder / "queries.jsonl", qrels_file):
+        if not needed.exists():
+            raise FileNotFoundError(f"{needed} is missing: a BEIR folder has corpus.jsonl, queries.jsonl, qrels/{split}.tsv")
+    doc_ids, titles, texts = [], [], []
+    with open(folder / "corpus.jsonl", "rb") as fh:
+        for line in fh:
+            doc = orjson.loads(line)
+            doc_ids.append(str(doc["_id"]))
+            titles.append(doc.get("title") or "")
+            texts.append(doc.get("text") or "")
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with open(qrels_file) as fh:
+        for number, line in enumerate(fh):
+            parts = line.rstrip("\n").split("\t")
+            if number == 0 and not parts[-1].lstrip("-").isdigit():
+                continue  # header
+            query_id, doc_id, score = parts
+            qrels[query_id][doc_id] = int(score)
+    with open(folder / "queries.jsonl", "rb") as fh:
+        queries = {str(q["_id"]): q["text"] for q in map(orjson.loads, fh) if str(q["_id"]) in qrels}
+    return Benchmark(doc_ids, titles, texts, queries, dict(qrels))
+
+
+def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    gain = sum(relevant.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k]))
+    ideal = sum(score / math.log2(rank + 2) for rank, score in enumerate(sorted(relevant.values(), reverse=True)[:k]))
+    return gain / ideal if ideal else 0.0
+
+
+def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 100) -> float:
+    wanted = {doc for doc, score in relevant.items() if score > 0}
+    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
+
+
+def mrr_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    for rank, doc in enumerate(ranked[:k]):
+        if relevant.get(doc, 0) > 0:
+            return 1.0 / (rank + 1)
+    return 0.0
+
+
+def score(bench: Benchmark, retrieve: Callable[[str], list[str]]) -> dict[str, float]:
+    totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+    for query_id, text in bench.queries.items():
+        ranked, relevant = retrieve(text), bench.qrels[query_id]
+        totals["ndcg@10"] += ndcg_at(ranked, relevant)
+        totals["recall@100"] += recall_at(ranked, relevant)
+        totals["mrr@10"] += mrr_at(ranked, relevant)
+    return {name: round(value / max(len(bench.queries), 1), 4) for name, value in totals.items()}
+
+
+def lexical_retriever(bench: Benchmark, folder: Path) -> Callable[[str], list[str]]:
+    index = lexical.KeywordIndex(folder / "keyword", "evaluation")
+    index.replace([(n, title, "", text) for n, (title, text) in enumerate(zip(bench.titles, bench.texts))], known_new=True)
+    return lambda text: [bench.doc_ids[pk] for pk in index.search(text, DEPTH)]
+
+
+def reference_retriever(bench: Benchmark) -> Callable[[str], list[str]] | None:
+    try:
+        import bm25s
+    except ImportError:
+        return None
+    tokens = bm25s.tokenize([f"{t} {x}" for t, x in zip(bench.titles, bench.texts)], stopwords="en", show_progress=False)
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+
+    def retrieve(text: str) -> list[str]:
+        found, _ = model.retrieve(bm25s.tokenize([text], stopwords="en", show_progress=False), k=min(DEPTH, len(bench.doc_ids)),
+                                  show_progress=False)  # fmt: skip
+        return [bench.doc_ids[i] for i in found[0]]
+
+    return retrieve
+
+
+MODES = ("lexical",)  # semantic and hybrid join when the embedding index lands
+
+
+def evaluate(folder: Path, split: str = "test", modes: tuple[str, ...] = MODES) -> dict[str, dict[str, float] | None]:
+    """Figures per mode, plus "reference_bm25" (None when bm25s is not installed)."""
+    bench = load(folder, split)
+    results: dict[str, dict[str, float] | None] = {}
+    with tempfile.TemporaryDirectory(prefix="dailypapers-eval-") as scratch:
+        for mode in modes:
+            results[mode] = score(bench, {"lexical": lexical_retriever}[mode](bench, Path(scratch)))
+    reference = reference_retriever(bench)
+    results["reference_bm25"] = score(bench, reference) if reference else None
+    return results
