@@ -82,3 +82,65 @@ def test_any_word_matches_and_papers_matching_more_words_rank_first(store, searc
     assert found[:2] == ["2601.00002", "2601.00001"] and "2601.00003" not in found
     # a word no paper has does not empty the list
     assert sorted(ids(search, "sparse reward quantum")) == ["2601.00001", "2601.00002"]
+
+
+@pytest.fixture
+def catalog(store, search):
+    def add(pid, title, *, day, cats, org=None, upvotes=0, authors=("Ada Lovelace",), abstract="An abstract."):
+        rec = paper(pid, title, day=day, abstract=abstract, authors=authors)
+        rec.categories, rec.published_at, rec.upvotes = cats, f"{day}T00:00:00.000Z", upvotes
+        rec.organization = {"name": org, "fullname": org.title(), "avatar": None} if org else None
+        return rec
+
+    store.apply([
+        add("2501.00001", "Sparse reward exploration in robotics", day="2025-01-10", cats=["cs.RO", "cs.LG"], upvotes=5,
+            authors=("Yann LeCun", "Ada Lovelace")),
+        add("2503.00002", "A survey of reward shaping", day="2025-03-02", cats=["cs.LG"], org="deepmind", upvotes=50),
+        add("2506.00003", "Exploration with language models", day="2025-06-20", cats=["cs.CL"], org="google", upvotes=20,
+            abstract="We study sparse reward problems with large language models."),
+    ])  # fmt: skip
+    search.refresh()
+    return search
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('"sparse reward"', {"2501.00001", "2506.00003"}),
+    ('"reward sparse"', set()),  # a phrase keeps its order
+    ("exploration -robotics", {"2506.00003"}),
+    ('exploration -"language models"', {"2501.00001"}),
+    ("author:lecun", {"2501.00001"}),
+    ('author:"Ada Lovelace" reward', {"2501.00001", "2503.00002", "2506.00003"}),
+    ("cat:cs.LG", {"2501.00001", "2503.00002"}),
+    ("cat:cs.lg cat:cs.CL exploration", {"2501.00001", "2506.00003"}),
+    ("org:deepmind", {"2503.00002"}),
+    ("org:Google exploration", {"2506.00003"}),
+    ("from:2025-02 reward", {"2503.00002", "2506.00003"}),
+    ("to:2025-03-01 reward", {"2501.00001"}),
+    ("from:2025 to:2025-05", {"2501.00001", "2503.00002"}),
+    ("-survey", {"2501.00001", "2506.00003"}),
+    ("title:sparse", {"2501.00001", "2506.00003"}),  # not a field: two words
+])  # fmt: skip
+def test_search_syntax(catalog, text, expected):
+    assert set(ids(catalog, text)) == expected
+
+
+def test_sorting_and_filters_given_apart(catalog):
+    assert [p["id"] for p in catalog.papers("reward", sort="upvotes")] == ["2503.00002", "2506.00003", "2501.00001"]
+    assert [p["id"] for p in catalog.papers("reward", sort="date")] == ["2506.00003", "2503.00002", "2501.00001"]
+    apart = catalog.papers("reward", category="cs.LG", published_from="2025-02", organization="deepmind")
+    assert [p["id"] for p in apart] == [p["id"] for p in catalog.papers("reward cat:cs.LG from:2025-02 org:deepmind")]
+    with pytest.raises(ValueError):
+        catalog.papers("reward", sort="random")
+
+
+def test_search_parameters_over_http(live_demo):
+    import httpx
+
+    url = f"{live_demo.url}/api/papers/search"
+    by_org = httpx.get(url, params={"q": "agent", "organization": "google", "limit": 10}).json()
+    assert by_org and all(item["organization"]["name"] == "google" for item in by_org)
+    top = httpx.get(url, params={"q": "agent", "sort": "upvotes", "limit": 5}).json()
+    assert [i["upvotes"] for i in top] == sorted((i["upvotes"] for i in top), reverse=True)
+    for params in ({"q": "x", "from": "2025-13"}, {"q": "x", "to": "soon"}, {"q": "x", "sort": "random"}):
+        response = httpx.get(url, params=params)
+        assert response.status_code == 422 and response.json()["error"]

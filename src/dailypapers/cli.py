@@ -74,7 +74,12 @@ def serve(config: Config, host, port, workers) -> None:
     """Serve an existing database: web pages, JSON API, RSS/Atom feeds."""
     if "://" not in config.db and not Path(config.db).exists():
         raise click.ClickException(f"no database at {config.db}; create one with `dailypapers ingest ...` or `dailypapers demo`")
-    _store(config).close()  # migrates it if needed, before workers start
+    from .ingest.runner import refresh_index_with_progress
+    from .search import Search
+
+    store = _store(config)  # migrates it if needed, before workers start
+    refresh_index_with_progress(Search(store, config.index_dir or None), console)  # e.g. after an upgrade
+    store.close()
     _serve(config, host, port, workers)
 
 

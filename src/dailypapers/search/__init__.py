@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..records import InvalidRecord, normalize_id
 from ..store import Store
-from . import lexical
+from . import lexical, query
 
 
 def default_index_dir(store: Store) -> Path:
@@ -30,9 +30,12 @@ class Search:
         folder = Path(index_dir) if index_dir else default_index_dir(store)
         self.keyword = lexical.KeywordIndex(folder / "keyword", store.store_id())
 
-    def papers(self, text: str, *, limit: int = 20, offset: int = 0) -> list[dict]:
-        """Keyword search (BM25 over title, authors, abstract); an exact arXiv id comes first."""
-        pks = self.keyword.search(text, limit, offset)
+    def papers(self, text: str, *, limit: int = 20, offset: int = 0, sort: str = "relevance", **filters) -> list[dict]:
+        """Papers for `text` in the search syntax (search/query.py) and the same `filters` given apart
+        (author, category, organization, published_from, published_to); an exact arXiv id comes first."""
+        if sort not in lexical.SORTS:
+            raise ValueError(f"sort must be one of {', '.join(lexical.SORTS)}")
+        pks = self.keyword.search(query.parse(text, **filters), limit, offset, sort)
         try:
             exact = self.store.paper_pk(normalize_id(text))
         except InvalidRecord:

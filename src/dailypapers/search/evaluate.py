@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from . import lexical
+from .query import Query
 
 DEPTH = 100
 
@@ -86,8 +87,10 @@ def score(bench: Benchmark, retrieve: Callable[[str], list[str]]) -> dict[str, f
 
 def lexical_retriever(bench: Benchmark, folder: Path) -> Callable[[str], list[str]]:
     index = lexical.KeywordIndex(folder / "keyword", "evaluation")
-    index.replace([(n, title, "", text) for n, (title, text) in enumerate(zip(bench.titles, bench.texts))], known_new=True)
-    return lambda text: [bench.doc_ids[pk] for pk in index.search(text, DEPTH)]
+    docs = [lexical.IndexDoc(n, title, "", text) for n, (title, text) in enumerate(zip(bench.titles, bench.texts))]
+    index.replace(docs, known_new=True)
+    # Benchmark queries are plain text: their quotes and dashes are not search syntax.
+    return lambda text: [bench.doc_ids[pk] for pk in index.search(Query(words=lexical.query_terms(text)), DEPTH)]
 
 
 def reference_retriever(bench: Benchmark) -> Callable[[str], list[str]] | None:

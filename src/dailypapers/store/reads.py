@@ -108,14 +108,23 @@ class ReadQueries:
             return self._papers_by_pk(conn, pks)
 
     def changed_since(self, seq: int, limit: int) -> list:
-        """What derived indexes need of papers changed after `seq`: (pk, seq, title, authors, abstract), by seq."""
+        """What derived indexes need of the papers changed after `seq`, in `seq` order: pk, seq, title,
+        authors, abstract, categories, organization (name and full name), published_at, upvotes and
+        the first featured day."""
+        first_day = (
+            sa.select(sa.func.min(featured.c.day)).where(featured.c.paper_id == papers.c.id).scalar_subquery().label("first_day")
+        )
+        query = (
+            sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract, papers.c.categories,
+                      papers.c.organization, organizations.c.fullname.label("org_fullname"), papers.c.published_at,
+                      papers.c.upvotes, first_day)  # fmt: skip
+            .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
+            .where(papers.c.seq > seq)
+            .order_by(papers.c.seq)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract)
-                .where(papers.c.seq > seq)
-                .order_by(papers.c.seq)
-                .limit(limit)
-            ).all()
+            return conn.execute(query).all()
 
     def count_changed_since(self, seq: int) -> int:
         with self.engine.connect() as conn:

@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from ..records import InvalidRecord, normalize_id
+from ..search.query import day_bound
 from . import periods
 from .cache import Body, cached, respond
 from .serialize import hf_item, to_markdown
@@ -72,10 +73,24 @@ async def daily_papers(
 @router.get("/api/papers/search", tags=["papers"], summary="Keyword search over titles, authors and abstracts")
 def search_papers(
     request: Request,
-    q: str = Query("", max_length=250, description="Words to search for (at most 250 characters)."),
+    q: str = Query("", max_length=250, description='Words, "exact phrases", -excluded, author:, cat:, org:, '
+                   "from:, to: (see the README). At most 250 characters."),  # fmt: skip
     limit: int = Query(50, ge=1, le=120, description="Results, 1–120."),
+    sort: Literal["relevance", "date", "upvotes"] = Query("relevance", description="relevance, date (newest first) or upvotes."),
+    author: str | None = Query(None, max_length=200, description="Only papers by this author (all of its words, in order)."),
+    category: str | None = Query(None, max_length=40, description="Only papers in this arXiv category, e.g. cs.LG."),
+    organization: str | None = Query(None, max_length=200, description="Only papers of this organization."),
+    published_from: str | None = Query(None, alias="from", max_length=10, description="Published on or after: YYYY, YYYY-MM or YYYY-MM-DD."),
+    published_to: str | None = Query(None, alias="to", max_length=10, description="Published on or before: YYYY, YYYY-MM or YYYY-MM-DD."),
 ):
-    return _json([hf_item(item) for item in request.app.state.search.papers(q, limit=limit)])
+    for name, value in (("from", published_from), ("to", published_to)):
+        if value and day_bound(value, upper=False) is None:
+            raise periods.PeriodError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD")
+    found = request.app.state.search.papers(
+        q, limit=limit, sort=sort, author=author, category=category, organization=organization,
+        published_from=published_from, published_to=published_to,
+    )  # fmt: skip
+    return _json([hf_item(item) for item in found])
 
 
 @router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")
