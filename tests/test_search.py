@@ -144,3 +144,34 @@ def test_search_parameters_over_http(live_demo):
     for params in ({"q": "x", "from": "2025-13"}, {"q": "x", "to": "soon"}, {"q": "x", "sort": "random"}):
         response = httpx.get(url, params=params)
         assert response.status_code == 422 and response.json()["error"]
+
+
+def test_related_papers_are_the_most_alike_and_never_the_paper_itself(store, search):
+    store.apply([
+        paper("2601.00001", "Group relative policy optimization for flow matching models",
+              abstract="We apply GRPO reinforcement learning to align flow matching image generators with human preference."),
+        paper("2601.00002", "Flow-GRPO: online reinforcement learning for flow matching",
+              abstract="Online GRPO reinforcement learning trains flow matching models to follow human preference."),
+        paper("2601.00003", "Protein structure prediction with equivariant networks",
+              abstract="Equivariant graph networks predict protein structure from sequence."),
+        *[paper(f"2601.{n:05d}", f"Filler paper {n} about matching and flow of learning", abstract="Generic text about learning.")
+          for n in range(4, 9)],
+    ])  # fmt: skip
+    search.refresh()
+    related = [p["id"] for p in search.similar(store.paper("2601.00001"), limit=5)]
+    assert related[0] == "2601.00002" and "2601.00001" not in related and "2601.00003" not in related
+    assert len(related) <= 5
+
+
+def test_related_papers_over_http(live_demo):
+    import httpx
+
+    store = live_demo.app.state.store
+    day = store.latest_day()
+    paper_id = store.feed(*2 * [__import__("datetime").date.fromisoformat(day)], limit=1)[0][0]["id"]
+    related = httpx.get(f"{live_demo.url}/api/papers/{paper_id}/similar", params={"limit": 6}).json()
+    assert 0 < len(related) <= 6 and paper_id not in [item["id"] for item in related]
+    page = httpx.get(f"{live_demo.url}/papers/{paper_id}").text
+    assert "Related papers" in page and f'/papers/{related[0]["id"]}"' in page
+    assert httpx.get(f"{live_demo.url}/api/papers/2101.99999/similar").status_code == 404
+    assert httpx.get(f"{live_demo.url}/api/papers/{paper_id}/similar", params={"limit": 0}).status_code == 422

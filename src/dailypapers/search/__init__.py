@@ -44,6 +44,11 @@ class Search:
             pks = [exact] + [pk for pk in pks if pk != exact][: limit - 1]
         return self.store.papers_by_pk(pks)
 
+    def similar(self, paper: dict, *, limit: int = 8) -> list[dict]:
+        """Related papers: those whose title and abstract are most like `paper`'s."""
+        pks = self.keyword.similar(paper["pk"], paper["title"], paper.get("abstract") or "", limit)
+        return self.store.papers_by_pk(pks)
+
     def refresh(self, progress=None, batch: int = 20_000) -> int:
         """Bring the indexes up to date with the catalog (resumable: each batch is committed)."""
         return lexical.refresh(self.store, self.keyword, progress=progress, batch=batch)

@@ -34,6 +34,9 @@ MAX_TERMS = 32
 WRITER_HEAP = 256_000_000
 WRITER_THREADS = min(os.cpu_count() or 1, 4)
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common in abstracts to say what a paper is about (for related papers).
+STOP_WORDS = ("a an and are as at be based by can for from in into is it its of on or our than that the these "
+              "this those to use using via we which with").split()  # fmt: skip
 _OWNER_FILE = "store_id"
 _WATERMARK_FILE = "indexed_seq"
 
@@ -161,6 +164,20 @@ class KeywordIndex:
             field = "upvotes" if sort == "upvotes" else "published"
             hits = searcher.search(built, limit, offset=offset, order_by_field=field, order=tantivy.Order.Desc).hits
         return [searcher.doc(address)["pk"][0] for _, address in hits]
+
+    def similar(self, pk: int, title: str, abstract: str, limit: int) -> list[int]:
+        """pks of the papers whose text is most like this one's (BM25 more-like-this), itself left out."""
+        like = tantivy.Query.more_like_this_document_fields_query(
+            self.schema, {"title": [title], "abstract": [abstract]}, min_doc_frequency=2, min_term_frequency=1,
+            max_query_terms=30, min_word_length=3, stop_words=STOP_WORDS,
+        )  # fmt: skip
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, like), (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "pk", pk))]
+        )
+        with self._lock:
+            self.index.reload()
+            searcher = self.index.searcher()
+        return [searcher.doc(address)["pk"][0] for _, address in searcher.search(query, limit).hits]
 
     def _text(self, words: list[str], fields: list[str], boosts: dict | None = None) -> tantivy.Query:
         """Any of `words` (one word or several) in `fields`; quoted, so no query syntax gets through."""

@@ -117,6 +117,13 @@ def _paper_or_404(request: Request, paper_id: str) -> dict:
     return paper
 
 
+@router.get("/api/papers/{paper_id:path}/similar", tags=["papers"], summary="Related papers")
+def similar_papers(request: Request, paper_id: str, limit: int = Query(8, ge=1, le=50, description="Papers, 1–50.")):
+    """The papers whose title and abstract are most like this one's, most alike first."""
+    paper = _paper_or_404(request, paper_id)
+    return _json([hf_item(item) for item in request.app.state.search.similar(paper, limit=limit)])
+
+
 @router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper")
 def paper_info(request: Request, paper_id: str):
     return _json(hf_item(_paper_or_404(request, paper_id)))

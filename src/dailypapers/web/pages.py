@@ -32,6 +32,7 @@ PER_PAGE = 50
 MAX_PAGE = 10_000
 MAX_QUERY = 250
 EXCERPT_CHARS = 280
+RELATED = 8  # related papers on a paper page
 SORTS = {"upvotes": "Most upvoted", "trending": "Trending", "publishedAt": "Latest"}
 FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
 FEED_PARAMS = {"day": "date", "week": "week", "month": "month"}
@@ -385,6 +386,7 @@ async def paper_page(request: Request, paper_id: str):
             ),
             organization=_organization(paper),
             featured=[{"day": d, "label": _day_label(d), "href": _period_url(periods.day(d))} for d in paper.get("featured_on") or []],
+            related=[card(other, n + 1) for n, other in enumerate(request.app.state.search.similar(paper, limit=RELATED))],
             nav=_nav(_latest_day(request)),
             feeds=_feeds(None),
         )
