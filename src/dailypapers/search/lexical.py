@@ -3,9 +3,10 @@
 It is derived data. `refresh` catches it up with papers whose `seq` is above the last indexed one, in
 batches: each batch is committed to the index, then its watermark is written into the index folder.
 A crash between the two re-indexes that batch on the next refresh, which is harmless: documents are
-replaced by `pk`. The folder also records which database it belongs to, so an index left over from a
-deleted database is rebuilt rather than mixed in, and a deleted folder is simply rebuilt. User text never reaches tantivy's query syntax: it is cut into words and
-each word is quoted. `bench/keyword_engines.py` has the figures that chose tantivy over SQLite FTS5.
+replaced by `pk`. The folder also records which database (and schema) it belongs to, so an index left
+over from a deleted database is rebuilt rather than mixed in, and a deleted folder is simply rebuilt.
+User text is parsed by search/query.py and reaches tantivy only as quoted words, so tantivy's own query
+syntax is never reachable. `bench/keyword_engines.py` has the figures that chose tantivy over FTS5.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import re
 import shutil
 import threading
 import time
-from pathlib import Path
-
 from datetime import date
+from pathlib import Path
 from typing import NamedTuple
 
 import tantivy
