@@ -69,15 +69,13 @@ def _reason_kind(reason: str) -> str:
 
 class Runner:
     def __init__(self, store: Store, source: str, checkpoint_key: str, *, batch_size: int = 1000,
-                 console: Console | None = None, show_progress: bool = True, total: int | None = None,
-                 index_dir: str | None = None):  # fmt: skip
+                 console: Console | None = None, show_progress: bool = True, index_dir: str | None = None):  # fmt: skip
         self.store = store
         self.source = source
         self.key = checkpoint_key
         self.batch_size = batch_size
         self.console = console or Console(stderr=True)
         self.show_progress = show_progress
-        self.total = total
         self.index_dir = index_dir or None
         self.report = Report(source)
 
@@ -95,7 +93,7 @@ class Runner:
             console=self.console, disable=not self.show_progress,
         )  # fmt: skip
         with progress:
-            task = progress.add_task(self.source, total=self.total, rate=0.0, skipped=0)
+            task = progress.add_task(self.source, total=None, rate=0.0, skipped=0)
 
             def flush(state: dict | None) -> None:
                 if pending or state is not None:

@@ -206,10 +206,6 @@ class Store(ReadQueries):
                 sa.select(checkpoints.c.state).where(checkpoints.c.source == source, checkpoints.c.key == key)
             ).scalar()
 
-    def save_checkpoint(self, source: str, key: str, state: dict) -> None:
-        with self.writer.begin() as conn:
-            self._save_checkpoint(conn, source, key, state)
-
     def clear_checkpoint(self, source: str, key: str) -> None:
         with self.writer.begin() as conn:
             conn.execute(checkpoints.delete().where(checkpoints.c.source == source, checkpoints.c.key == key))
