@@ -150,3 +150,31 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path):
+    """Workers send back insert values (`Prepared`) instead of records; a paper the store already holds
+    is rebuilt from its line and merged. Both ways must end in the same catalog."""
+    from dailypapers.ingest import arxiv_snapshot, hf_daily
+    from dailypapers.ingest.files import read_records
+    from dailypapers.ingest.runner import Runner
+    from dailypapers.store import Prepared
+
+    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 3000)
+    ids = {json.loads(line)["id"] for line in arxiv.read_text().splitlines()}
+    with gzip.open(HF_API_FILE, "rt") as fh:  # HF lines about some of those papers, and later ones with organizations
+        lines = [line for n, line in enumerate(fh) if n < 300 or 5000 <= n < 5500 or json.loads(line)["paper"]["id"] in ids]
+    hf = tmp_path / "hf.jsonl"
+    hf.write_text("".join(lines))
+    dumps = {0: [], 1: []}  # the catalog after each step, by number of workers
+    for workers, steps in dumps.items():
+        store = Store(tmp_path / f"workers{workers}.db")
+        for path, parse in ((hf, hf_daily.parse_item), (arxiv, arxiv_snapshot.parse_item), (hf, hf_daily.parse_item)):
+            items = list(read_records(path, parse, workers=workers, parallel_min_bytes=0))
+            assert any(isinstance(i, Prepared) for i in items) == (workers > 0)
+            Runner(store, "test", str(path), show_progress=False).run(items, refresh_index=False)
+            steps.append(catalog_dump(tmp_path / f"workers{workers}.db"))
+        store.close()
+    assert dumps[0] == dumps[1]
+    assert dumps[0][0]["featured"] and dumps[0][-1]["organizations"]
+    assert any(p["bib_rank"] == 3 and p["daily_observed"] for p in dumps[0][1]["papers"]), "the samples overlap"

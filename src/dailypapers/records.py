@@ -60,11 +60,11 @@ def clean_abstract(text: str | None) -> str | None:
     if text is None:
         return None
     text = text.strip()
-    if "\n " not in text and "\n\t" not in text and "\n\n" not in text:
-        flat = text.replace("\n", " ")
-        if "  " in flat or "\t" in flat or "\r" in flat:
-            flat = " ".join(flat.split())
+    flat = text.replace("\n", " ")
+    if "  " not in flat and "\t" not in flat and "\r" not in flat:  # the common case, checked cheaply
         return flat or None
+    if "\n " not in text and "\n\t" not in text and "\n\n" not in text:
+        return " ".join(flat.split()) or None
     paragraphs = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
     return "\n\n".join(p for p in paragraphs if p) or None
 
@@ -77,11 +77,11 @@ def iso_datetime(value) -> str | None:
     """Normalize a date or datetime (ISO string, RFC 2822 string, date, datetime) to UTC 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):  # fast paths for the common cases: UTC ISO time, or a day
+    if isinstance(value, str):  # fast paths for the common cases: a day, or a UTC ISO time
+        if len(value) == 10 and _DAY.fullmatch(value):
+            return f"{iso_day(value)}T00:00:00.000Z"
         if fast := _ISO_UTC.match(value):
             return f"{value[:19]}.{(fast.group(1) or '').ljust(3, '0')[:3]}Z"
-        if _DAY.fullmatch(value):
-            return f"{iso_day(value)}T00:00:00.000Z"
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -150,8 +150,6 @@ class PaperRecord:
     ai_keywords: list[str] | None = None
     thumbnail: str | None = None
     discussion_id: str | None = None
-    # Filled by store.prepare in a parse worker: the row values that insert this record as a new paper.
-    insert_params: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.source not in SOURCE_RANK:

@@ -25,6 +25,9 @@ def _authors(item: dict) -> list[dict]:
         names = item["authors"]
     else:
         names = [n.strip() for n in str(item.get("authors") or "").replace(" and ", ", ").split(",")]
+    joined = " ".join(names) if all(type(n) is str for n in names) else ""
+    if joined and "\\" not in joined and "{" not in joined and joined == " ".join(joined.split()):
+        return [{"name": n} for n in names]  # the common case: every name is clean already
     return [{"name": decode_accents(" ".join(n.split()))} for n in names if n and n.strip()]
 
 
@@ -45,7 +48,7 @@ def parse_item(item: dict) -> PaperRecord:
         if isinstance(v, dict) and v.get("version")
     ]
     listed = iso_day(item["listing_date"]) if item.get("listing_date") else None
-    published = versions[0]["created"] if versions else iso_datetime(listed)
+    published = versions[0]["created"] if versions else listed and f"{listed}T00:00:00.000Z"
     updated = versions[-1]["created"] if versions else None
     observed = item.get("update_date") or updated or listed
     if not observed:
@@ -53,7 +56,7 @@ def parse_item(item: dict) -> PaperRecord:
     return PaperRecord(
         id=str(item["id"]),
         source="arxiv",
-        observed=iso_day(observed),
+        observed=observed if observed is listed else iso_day(observed),
         title=decode_accents(item.get("title")),
         abstract=item.get("abstract") or item.get("summary"),
         authors=_authors(item) or None,

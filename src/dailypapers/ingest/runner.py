@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..records import PaperRecord
-from ..store import ApplyResult, Store
+from ..store import ApplyResult, Prepared, Store
 
 MAX_EXAMPLES = 5
 
@@ -82,10 +82,10 @@ class Runner:
     def resume_state(self) -> dict | None:
         return self.store.checkpoint(self.source, self.key)
 
-    def run(self, items: Iterable[PaperRecord | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
+    def run(self, items: Iterable[PaperRecord | Prepared | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
         report = self.report
         started = time.perf_counter()
-        pending: list[PaperRecord] = []
+        pending: list[PaperRecord | Prepared] = []
         progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.completed:,.0f} records"), TextColumn("[cyan]{task.fields[rate]:,.0f}/s"),
@@ -104,7 +104,7 @@ class Runner:
                                 skipped=report.skipped_total)  # fmt: skip
 
             for item in items:
-                if isinstance(item, PaperRecord):
+                if isinstance(item, (PaperRecord, Prepared)):
                     report.read += 1
                     pending.append(item)
                     if len(pending) >= self.batch_size * 5:  # a source that checkpoints rarely
