@@ -96,7 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, path in DEFAULTS.items():
         ap.add_argument(f"--{name}", type=Path, default=path, help=f"default {path.relative_to(REPO.parent)}")
-    ap.add_argument("--repeat", type=int, default=1, help="best of N for the parse baseline (default 1)")
+    ap.add_argument("--repeat", type=int, default=1, help="best of N, for the parse baseline and for the import into a fresh DB (default 1)")
     ap.add_argument("--rerun", action="store_true", help="import everything a second time into the same DB")
     ap.add_argument("--cli-too", action="store_true", help="also import through the CLI into another fresh DB")
     args = ap.parse_args()
@@ -107,16 +107,25 @@ def main() -> None:
 
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"import_bench  {datetime.now():%Y-%m-%d %H:%M}  nproc={nproc}  python {platform.python_version()}  "
-          f"sqlite {sqlite3.sqlite_version}  orjson {orjson.__version__}  parse best of {args.repeat}")  # fmt: skip
+          f"sqlite {sqlite3.sqlite_version}  orjson {orjson.__version__}  parse and import best of {args.repeat}")  # fmt: skip
 
     baseline = {name: (parse_seconds(p, orjson.loads, args.repeat), parse_seconds(p, json.loads, args.repeat)[1])
                 for name, p in files.items()}  # fmt: skip
 
     from dailypapers.store import Store
 
+    runs = []  # import timings of each repeat, each into a fresh database; the best total is reported
+    for _ in range(args.repeat - 1):
+        with tempfile.TemporaryDirectory(prefix="dp-import-bench-") as tmp:
+            store = Store(Path(tmp) / "bench.db")
+            runs.append(import_in_process(store, files))
+            store.close()
     with tempfile.TemporaryDirectory(prefix="dp-import-bench-") as tmp:
         store = Store(Path(tmp) / "bench.db")
-        imported = import_in_process(store, files)
+        runs.append(import_in_process(store, files))
+        imported = min(runs, key=lambda run: sum(seconds for _, seconds, _ in run.values()))
+        if len(runs) > 1:
+            print("import totals of each run: " + ", ".join(f"{sum(v[1] for v in run.values()):.2f} s" for run in runs))
         indexed, index_s = timed_refresh(store)
 
         head = f"{'file':<7} {'records':>8} {'parse orjson':>12} {'parse json':>10} {'import':>8} {'papers/s':>9} " \

@@ -8,8 +8,10 @@ as an uninterrupted run.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
+from contextlib import contextmanager
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -62,6 +64,20 @@ class Report:
             console.print(f"  keyword index: {self.indexed:,} papers refreshed")
 
 
+@contextmanager
+def _fewer_collections():
+    """Bulk imports allocate millions of short-lived, acyclic objects; scanning for cycles every 700
+    allocations, and rescanning everything alive before the run, cost about 5% of an import."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _reason_kind(reason: str) -> str:
     """Group skip reasons by their kind: reasons read "kind: details" ("not an arXiv id: 'x'")."""
     return reason.split(": ", 1)[0]
@@ -92,7 +108,7 @@ class Runner:
             TextColumn("{task.fields[skipped]:,} skipped"), TimeElapsedColumn(),
             console=self.console, disable=not self.show_progress,
         )  # fmt: skip
-        with progress:
+        with progress, _fewer_collections():
             task = progress.add_task(self.source, total=None, rate=0.0, skipped=0)
 
             def flush(state: dict | None) -> None:

@@ -27,7 +27,7 @@ from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, 
 
 __all__ = ["Store", "ApplyResult", "Prepared", "database_url", "insert_values"]
 
-_CONTENT_KEYS = ("id", *RECORD_COLUMNS, "organization", "featured_on", "bib_rank", "bib_observed", "daily_observed")
+_content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
 
 # Python's sqlite3 finds no adapter for None and, for every NULL it binds, looks for __adapt__ and
@@ -35,7 +35,14 @@ _CONTENT_KEYS = ("id", *RECORD_COLUMNS, "organization", "featured_on", "bib_rank
 # registering an adapter that hands None back (a C function, `{}.get`) binds the same NULL, and made
 # bulk inserts measurably cheaper (about 0.5 µs per NULL, a quarter of the insert time).
 sqlite3.register_adapter(type(None), {}.get)
-_EXISTING_IDS = sa.select(papers.c.id).where(papers.c.id.in_(sa.bindparam("ids", expanding=True)))
+_IDS = sa.bindparam("ids", expanding=True)
+_EXISTING_IDS = sa.select(papers.c.id).where(papers.c.id.in_(_IDS))
+_ROWS_BY_ID = (
+    sa.select(papers, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar"))
+    .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
+    .where(papers.c.id.in_(_IDS))
+)
+_DAYS_BY_ID = sa.select(featured.c.paper_id, featured.c.day).where(featured.c.paper_id.in_(_IDS)).order_by(featured.c.day)
 
 
 def database_url(db: str | Path) -> str:
@@ -156,20 +163,13 @@ class Store(ReadQueries):
         # An index-only probe first: on a fresh import most ids are new, and loading rows is the costly part.
         ids = [i for start in range(0, len(ids), 500) for i in conn.execute(_EXISTING_IDS, {"ids": ids[start : start + 500]}).scalars()]
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            query = (
-                sa.select(papers, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar"))
-                .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
-                .where(papers.c.id.in_(chunk))
-            )
-            for m in conn.execute(query).mappings():
+            chunk = {"ids": ids[start : start + 500]}
+            for m in conn.execute(_ROWS_BY_ID, chunk).mappings().all():
                 row = dict(m)
                 row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
                 row["featured_on"] = []
                 rows[row["id"]] = row
-            for paper_id, day in conn.execute(
-                sa.select(featured.c.paper_id, featured.c.day).where(featured.c.paper_id.in_(chunk)).order_by(featured.c.day)
-            ):
+            for paper_id, day in conn.execute(_DAYS_BY_ID, chunk).all():
                 rows[paper_id]["featured_on"].append(day)
         return rows
 
@@ -229,6 +229,9 @@ class Store(ReadQueries):
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    # Takes effect when the file is created. A paper row is ~2 KB of text: 16 KiB pages hold several,
+    # and a bulk import writes a quarter of the WAL frames it writes with 4 KiB pages (~10% faster).
+    cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -250,7 +253,7 @@ def _content(row: dict):
     """What decides whether a paper row changed. An organization counts by name: its details live in
     their own table, where a record that lacks an avatar does not erase the one another record gave."""
     org = row["organization"]
-    return tuple(org["name"] if k == "organization" and org else row.get(k) for k in _CONTENT_KEYS)
+    return _content_values(row), org["name"] if org else None
 
 
 def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> None:
@@ -258,7 +261,7 @@ def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> Non
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work on bulk imports; the
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
-    already be serialized (see _values). Keys named "b_..." are the WHERE clause's bind parameters.
+    already be serialized (see _serialized). Keys named "b_..." are the WHERE clause's bind parameters.
     """
     compiled = statement.compile(dialect=conn.dialect, column_keys=[k for k in keys if not k.startswith("b_")])
     if not compiled.positional:
@@ -276,22 +279,21 @@ _values_in_order = operator.itemgetter(*_WRITE_COLUMNS[:-1])
 assert _WRITE_COLUMNS[-1] == "seq"
 
 
-def _values(row: dict) -> tuple:
-    """A merged row as the values of _WRITE_COLUMNS but `seq`, JSON serialized."""
-    values = dict(row)
-    for name in _JSON_COLUMNS:
-        if values[name] is not None:
-            values[name] = _json_dumps(values[name])
+def _serialized(row: dict) -> tuple:
+    """A merged row, changed in place, as the values of _WRITE_COLUMNS but `seq`, JSON serialized."""
     org = row["organization"]
-    values["organization"] = org["name"] if org else None
-    values["submitter"] = (row["submitted_by"] or {}).get("user")
-    values["upvotes"] = row["upvotes"] or 0
-    values["num_comments"] = row["num_comments"] or 0
-    return _values_in_order(values)
+    row["organization"] = org["name"] if org else None
+    row["submitter"] = (row["submitted_by"] or {}).get("user")
+    row["upvotes"] = row["upvotes"] or 0
+    row["num_comments"] = row["num_comments"] or 0
+    for name in _JSON_COLUMNS:
+        if row[name] is not None:
+            row[name] = _json_dumps(row[name])
+    return _values_in_order(row)
 
 
 def _paper_params(row: dict, seq: int) -> tuple:
-    return _values(row) + (seq,)
+    return _serialized(dict(row)) + (seq,)
 
 
 class Prepared(NamedTuple):  # a tuple: workers send thousands of these, and tuples pickle fast
@@ -313,4 +315,4 @@ class Prepared(NamedTuple):  # a tuple: workers send thousands of these, and tup
 
 def insert_values(rec: PaperRecord) -> tuple:
     """The values that insert `rec` as a new paper (see `Prepared`)."""
-    return _values(record_to_row(rec))
+    return _serialized(record_to_row(rec))

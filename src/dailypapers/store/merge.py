@@ -88,7 +88,7 @@ def _name_key(name: str) -> str:
 
 def _link_accounts(authors: list[dict] | None, other: list[dict] | None) -> list[dict] | None:
     """Give authors in `authors` the account the same name has in `other`; ambiguous names are left alone."""
-    if not authors or not other:
+    if not authors or not other or not any(a.get("user") for a in other):
         return authors
     names = Counter(_name_key(a["name"]) for a in authors) + Counter(_name_key(a["name"]) for a in other)
     accounts = {
