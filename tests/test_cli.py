@@ -43,8 +43,9 @@ def test_settings_show_value_and_source(tmp_path, monkeypatch):
 
 
 def test_search_command(demo_db):
-    result = CliRunner().invoke(main, ["--db", str(demo_db), "search", "diffusion video", "--limit", "3"])
-    assert result.exit_code == 0 and len(result.output.splitlines()) == 3
+    result = CliRunner().invoke(main, ["--db", str(demo_db), "search", "diffusion video", "--limit", "3", "--mode", "lexical"])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 3
+    assert all("diffusion" in line.lower() or "video" in line.lower() for line in result.stdout.splitlines())
     assert CliRunner().invoke(main, ["--db", str(demo_db), "search", "x" * 251]).exit_code == 2
 
 

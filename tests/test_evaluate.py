@@ -19,7 +19,7 @@ def test_metrics_on_hand_checked_rankings():
 
 
 def test_scifact_lexical_is_as_good_as_the_reference_bm25():
-    result = run_cli("eval", str(SHARED / "scifact"), "--json")
+    result = run_cli("eval", str(SHARED / "scifact"), "--mode", "lexical", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert set(figures) == {"lexical", "reference_bm25"}

@@ -177,8 +177,10 @@ def test_multi_page_harvest_via_cli_is_spaced(replay_server, tmp_path):
     assert ids(tmp_path / "oai.db") == ALL_IDS
     assert server.tokens_seen == [None, "5791802|3", "5791802|5", "5791802|7", "5791802|9"]
     times = [t for t, _, _ in server.requests]
-    # arrival times, measured by the server, carry scheduling jitter on a loaded 2-core box: allow 40 ms
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.16
+    # Arrival times, measured by the server, carry scheduling jitter on a loaded 2-core box (over 40 ms
+    # was seen): the mean gap shows the spacing, the smallest gap that no two requests came together.
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert sum(gaps) / len(gaps) >= 0.19 and min(gaps) >= 0.1
 
 
 def test_retry_after_on_503_is_honoured(replay_server):

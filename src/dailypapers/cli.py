@@ -240,34 +240,94 @@ def index(config: Config) -> None:
 
 
 @main.command()
+@click.option("--batch", type=click.IntRange(1, 10_000), default=256, show_default=True, help="Papers per committed batch.")
+@click.pass_obj
+def embed(config: Config, batch: int) -> None:
+    """Embed papers whose title or abstract is new or changed (for semantic search and related papers),
+    then update the vector index. Resumable: rerun after Ctrl-C to continue."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .search import Search
+    from .search.embed import embed_pending, model_key
+    from .search.encoder import Encoder, ModelUnavailable
+
+    store = _store(config)
+    try:
+        encoder = Encoder.load()
+    except ModelUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    pending = store.count_to_embed(model_key(encoder))
+    progress = Progress(TextColumn("[bold]embed"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=console)  # fmt: skip
+    try:
+        with progress:
+            task = progress.add_task("embed", total=pending)
+            embedded = embed_pending(store, encoder, batch=batch, progress=lambda n: progress.advance(task, n))
+        search = Search(store, config.index_dir or None, encoder=encoder)
+        indexed = search.vectors.refresh(store)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted[/]; what was embedded is kept: run `dailypapers embed` again to finish.")
+        sys.exit(130)
+    console.print(f"{embedded:,} papers embedded with {model_key(encoder)}; {indexed:,} vectors indexed "
+                  f"({len(search.vectors):,} in all)")  # fmt: skip
+
+
+@main.command()
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 120), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid", show_default=True,
+              help="Words (lexical), meaning (semantic), or both fused.")
 @click.pass_obj
-def search(config: Config, query: str, limit: int) -> None:
-    """Keyword search over titles, authors and abstracts."""
+def search(config: Config, query: str, limit: int, mode: str) -> None:
+    """Search titles, authors and abstracts by words and meaning (search syntax: see the README)."""
     if len(query) > 250:
         raise click.BadParameter("at most 250 characters", param_hint="QUERY")
     from .search import Search
 
-    for paper in Search(_store(config), config.index_dir or None).papers(query, limit=limit):
-        click.echo(f"{paper['id']:>16}  {paper['upvotes']:>4}▲  {paper['title']}")
+    engine = Search(_store(config), config.index_dir or None)
+    if mode != "lexical":
+        engine.load_model()
+    found = engine.find(query, mode=mode, limit=limit)
+    if found.note:
+        console.print(f"[yellow]{found.note}[/]")
+    for paper in found.papers:
+        why = found.why.get(paper["pk"], {})
+        score = f"{why['semantic_score']:.2f}" if "semantic_score" in why else "    "
+        click.echo(f"{paper['id']:>16}  {paper['upvotes']:>4}▲  {score}  {paper['title']}")
 
 
 @main.command("eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["lexical", "semantic", "hybrid"]),
+              help="Modes to score (repeatable; default all three).")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path.home() / ".cache" / "dailypapers",
+              show_default=True, help="Where the corpus's embeddings are kept between runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def evaluate(folder: Path, split: str, as_json: bool) -> None:
+def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, as_json: bool) -> None:
     """Score search on a BEIR-format FOLDER (corpus.jsonl, queries.jsonl, qrels/): nDCG@10, Recall@100,
     MRR@10 for each search mode, and for a reference BM25 (bm25s) on the same data in the same run."""
     import json
 
+    from rich.progress import Progress
     from rich.table import Table
 
+    from .search.evaluate import MODES
     from .search.evaluate import evaluate as run_evaluation
 
+    modes = modes or MODES
+    encoder = None
+    if set(modes) & {"semantic", "hybrid"}:
+        from .search.encoder import Encoder, ModelUnavailable
+
+        try:
+            encoder = Encoder.load()
+        except ModelUnavailable as exc:
+            raise click.ClickException(f"{exc} (or score only --mode lexical)") from None
     try:
-        results = run_evaluation(folder, split)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("embedding the corpus", total=None)
+            results = run_evaluation(folder, split, modes, encoder, cache, lambda n: progress.advance(task, n))
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot read {folder} as a BEIR folder: {exc}") from None
     if as_json:

@@ -3,10 +3,22 @@
 Data flows one way: the store holds the catalog and stamps every change with a sequence number; the
 indexes here catch up from it (`Search.refresh`) and answer queries with paper keys that the store
 turns back into papers.
+
+Three modes. `lexical`: BM25 over title, authors and abstract (search/lexical.py). `semantic`: the
+papers whose embedding is nearest to the query's (search/vectors.py), within the query's conditions.
+`hybrid` (the default): reciprocal-rank fusion of the top 50 of each (search/fusion.py). An exact arXiv id or an exact title is pinned first in every mode. When
+the model is not installed, its vectors are not built yet, or embedding the query takes longer than
+QUERY_BUDGET_S, the results are lexical and `Found.note` says why.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,6 +26,12 @@ import sqlalchemy as sa
 from ..records import InvalidRecord, normalize_id
 from ..store import Store
 from . import lexical, query
+from .embed import model_key
+from .fusion import FUSE_DEPTH, fuse
+
+MODES = ("hybrid", "lexical", "semantic")
+QUERY_BUDGET_S = 1.0
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def default_index_dir(store: Store) -> Path:
@@ -24,35 +42,150 @@ def default_index_dir(store: Store) -> Path:
     return Path("dailypapers-index").resolve()
 
 
-class Search:
-    def __init__(self, store: Store, index_dir: str | Path | None = None):
-        self.store = store
-        folder = Path(index_dir) if index_dir else default_index_dir(store)
-        self.keyword = lexical.KeywordIndex(folder / "keyword", store.store_id())
+@dataclass
+class Found:
+    papers: list[dict]
+    mode: str  # the mode that produced them
+    note: str | None = None  # why the mode differs from the one asked for
+    why: dict[int, dict] = field(default_factory=dict)  # pk -> {"lexical_rank", "semantic_score", "terms"}
 
-    def papers(self, text: str, *, limit: int = 20, offset: int = 0, sort: str = "relevance", **filters) -> list[dict]:
-        """Papers for `text` in the search syntax (search/query.py) and the same `filters` given apart
-        (author, category, organization, published_from, published_to); an exact arXiv id comes first."""
+
+class Search:
+    def __init__(self, store: Store, index_dir: str | Path | None = None, *, encoder="auto"):
+        """`encoder`: an encoder (search/encoder.py), None for lexical only, or "auto": the bundled model if
+        it is installed, loaded in the background (`load_model` waits for it)."""
+        self.store = store
+        self.folder = Path(index_dir) if index_dir else default_index_dir(store)
+        self.keyword = lexical.KeywordIndex(self.folder / "keyword", store.store_id())
+        self.encoder = None
+        self.vectors = None
+        self.model_problem: str | None = "no sentence-embedding model is configured" if encoder is None else None
+        self._ready = threading.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="query-embedding")
+        if encoder == "auto":
+            threading.Thread(target=self._load_model, daemon=True, name="load-model").start()
+        elif encoder is None:
+            self._ready.set()
+        else:
+            self._load_model(encoder)
+
+    def _load_model(self, encoder=None) -> None:
+        from .encoder import Encoder, ModelUnavailable
+        from .vectors import VectorIndex
+
+        try:
+            encoder = encoder or Encoder.load()
+            self.vectors = VectorIndex(self.folder / "vectors", self.store.store_id(), model_key(encoder), encoder.dim)
+            self.encoder = encoder
+            self._embed_query = lru_cache(maxsize=1024)(lambda text: encoder.encode([text])[0])
+        except ModelUnavailable as exc:
+            self.model_problem = str(exc)
+        finally:
+            self._ready.set()
+
+    def load_model(self, timeout: float | None = None) -> bool:
+        """Wait for the model; whether semantic search can run."""
+        self._ready.wait(timeout)
+        return self.encoder is not None
+
+    # -- queries --------------------------------------------------------------------------------------
+    def find(self, text: str, *, mode: str = "hybrid", limit: int = 20, offset: int = 0, sort: str = "relevance",
+             **filters) -> Found:  # fmt: skip
+        """Papers for `text` in the search syntax (search/query.py) with the same `filters` given apart
+        (author, category, organization, published_from, published_to)."""
         if sort not in lexical.SORTS:
             raise ValueError(f"sort must be one of {', '.join(lexical.SORTS)}")
-        pks = self.keyword.search(query.parse(text, **filters), limit, offset, sort)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        parsed = query.parse(text, **filters)
+        note = None
+        vector = None
+        if mode != "lexical":
+            if sort != "relevance":
+                note = f"sorted by {sort}: results are lexical"
+            elif not parsed.has_text:
+                note = "no words to compare meaning with: results are lexical"
+            else:
+                vector, note = self._query_vector(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
+            if vector is None:
+                mode = "lexical"
+        depth = max(FUSE_DEPTH, offset + limit)
+        why: dict[int, dict] = {}
+        lexical_pks = self.keyword.search(parsed, depth if mode != "lexical" else limit, 0 if mode != "lexical" else offset, sort)
+        for rank, pk in enumerate(lexical_pks, start=1 + (offset if mode == "lexical" else 0)):
+            why[pk] = {"lexical_rank": rank}
+        if mode == "lexical":
+            ranked = lexical_pks
+        else:
+            hits = self.vectors.search(vector, depth * 2 if parsed.has_filters else depth)
+            allowed = self.keyword.satisfying(parsed, [pk for pk, _ in hits])
+            semantic = [(pk, score) for pk, score in hits if pk in allowed][:depth]
+            for pk, score in semantic:
+                why.setdefault(pk, {})["semantic_score"] = round(score, 4)
+            if mode == "semantic":
+                ranked = [pk for pk, _ in semantic]
+            else:
+                ranked = fuse(lexical_pks, [pk for pk, _ in semantic])
+            ranked = ranked[offset : offset + limit]
+        papers = self.store.papers_by_pk(self._pin_exact(text, ranked, lexical_pks, limit) if offset == 0 else ranked)
+        terms = {w.lower() for w in parsed.words + [w for p in parsed.phrases for w in p]}
+        for paper in papers:
+            found_terms = terms & {w.lower() for w in _WORD.findall(f"{paper['title']} {paper.get('abstract') or ''}")}
+            why.setdefault(paper["pk"], {})["terms"] = sorted(found_terms)
+        return Found(papers, mode, note, {p["pk"]: why.get(p["pk"], {}) for p in papers})
+
+    def papers(self, text: str, **options) -> list[dict]:
+        return self.find(text, **options).papers
+
+    def _query_vector(self, text: str):
+        """(vector, None), or (None, why not)."""
+        if not self._ready.is_set():
+            return None, "the language model is still loading: results are lexical"
+        if self.encoder is None:
+            return None, f"semantic search is unavailable ({self.model_problem}): results are lexical"
+        if len(self.vectors) == 0:
+            return None, "no paper has been embedded yet (run `dailypapers embed`): results are lexical"
+        future = self._pool.submit(self._embed_query, text)
+        try:
+            return future.result(timeout=QUERY_BUDGET_S), None
+        except FutureTimeout:
+            return None, f"embedding the query took over {QUERY_BUDGET_S:g} s: results are lexical"
+
+    def _pin_exact(self, text: str, ranked: list[int], lexical_pks: list[int], limit: int) -> list[int]:
+        """An exact arXiv id, or else a title equal to the query, goes first."""
         try:
             exact = self.store.paper_pk(normalize_id(text))
         except InvalidRecord:
             exact = None
-        if exact is not None and offset == 0:
-            pks = [exact] + [pk for pk in pks if pk != exact][: limit - 1]
-        return self.store.papers_by_pk(pks)
+        if exact is None and lexical_pks:
+            wanted = " ".join(_WORD.findall(text.lower()))
+            for paper in self.store.papers_by_pk(lexical_pks[:3]):
+                if wanted and " ".join(_WORD.findall(paper["title"].lower())) == wanted:
+                    exact = paper["pk"]
+                    break
+        if exact is None:
+            return ranked
+        return [exact] + [pk for pk in ranked if pk != exact][: limit - 1]
 
     def similar(self, paper: dict, *, limit: int = 8) -> list[dict]:
-        """Related papers: those whose title and abstract are most like `paper`'s."""
-        pks = self.keyword.similar(paper["pk"], paper["title"], paper.get("abstract") or "", limit)
+        """Related papers: the nearest embeddings when the model has embedded this paper; else those
+        whose title and abstract share the most telling words (BM25 more-like-this)."""
+        vector = self.vectors.vector_of(paper["pk"]) if self.encoder is not None and self._ready.is_set() else None
+        if vector is not None:
+            pks = [pk for pk, _ in self.vectors.search(vector, limit, exclude=paper["pk"])]
+        else:
+            pks = self.keyword.similar(paper["pk"], paper["title"], paper.get("abstract") or "", limit)
         return self.store.papers_by_pk(pks)
 
+    # -- keeping up with the catalog ------------------------------------------------------------------
     def refresh(self, progress=None, batch: int = 20_000) -> int:
-        """Bring the indexes up to date with the catalog (resumable: each batch is committed)."""
-        return lexical.refresh(self.store, self.keyword, progress=progress, batch=batch)
+        """Bring the keyword index (and the vector index, if the model is here) up to date with the
+        catalog (resumable: each batch is committed)."""
+        total = lexical.refresh(self.store, self.keyword, progress=progress, batch=batch)
+        if self.load_model():
+            self.vectors.refresh(self.store)
+        return total
 
     def lag(self) -> int:
-        """How many papers changed since the indexes last caught up."""
+        """How many papers changed since the keyword index last caught up."""
         return self.store.count_changed_since(self.keyword.indexed_seq)

@@ -1,7 +1,8 @@
 """Retrieval evaluation on a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
 
 `dailypapers eval DIR` indexes the corpus with the same keyword index the site uses (in a temporary
-folder), runs every query of the split and prints nDCG@10, Recall@100 and MRR@10; in the same run it
+folder) and embeds it with the site's model, runs every query of the split and prints nDCG@10,
+Recall@100 and MRR@10 for lexical, semantic and hybrid (the site's fusion); in the same run it
 scores a reference BM25 implementation (the `bm25s` package, if installed) on the same data, so a
 change to the engine can be judged against a fixed yardstick.
 """
@@ -15,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from . import lexical
+from .embed import model_key, paper_text, text_hash
+from .fusion import fuse
 from .query import Query
 
 DEPTH = 100
@@ -110,16 +114,55 @@ def reference_retriever(bench: Benchmark) -> Callable[[str], list[str]] | None:
     return retrieve
 
 
-MODES = ("lexical",)  # semantic and hybrid join when the embedding index lands
+def semantic_retriever(bench: Benchmark, encoder, cache: Path | None = None, progress=None) -> Callable[[str], list[str]]:
+    """Nearest documents by cosine of the encoder's embeddings (title. text, as papers are embedded).
+
+    Embedding a corpus takes minutes on a CPU: with `cache`, the vectors are kept in that folder under
+    a name made of the corpus's and the model's identity, and reused."""
+    texts = [paper_text(title, text) for title, text in zip(bench.titles, bench.texts)]
+    key = text_hash("\n".join(texts) + model_key(encoder))
+    path = cache / f"vectors-{key}.npy" if cache else None
+    if path and path.exists():
+        matrix = np.load(path)
+    else:
+        parts = []
+        for start in range(0, len(texts), 256):
+            parts.append(encoder.encode(texts[start : start + 256]))
+            if progress:
+                progress(len(parts[-1]))
+        matrix = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, matrix)
+
+    def retrieve(text: str) -> list[str]:
+        scores = matrix @ encoder.encode([text])[0]
+        top = np.argsort(-scores)[:DEPTH]
+        return [bench.doc_ids[i] for i in top]
+
+    return retrieve
 
 
-def evaluate(folder: Path, split: str = "test", modes: tuple[str, ...] = MODES) -> dict[str, dict[str, float] | None]:
-    """Figures per mode, plus "reference_bm25" (None when bm25s is not installed)."""
+MODES = ("lexical", "semantic", "hybrid")
+
+
+def evaluate(folder: Path, split: str = "test", modes: tuple[str, ...] = MODES, encoder=None,
+             cache: Path | None = None, progress=None) -> dict[str, dict[str, float] | None]:  # fmt: skip
+    """Figures per mode, plus "reference_bm25" (None when bm25s is not installed). Semantic and hybrid
+    need `encoder`; hybrid fuses the lexical and semantic rankings exactly as the site does."""
     bench = load(folder, split)
     results: dict[str, dict[str, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="dailypapers-eval-") as scratch:
+        retrievers = {}
+        if {"lexical", "hybrid"} & set(modes):
+            retrievers["lexical"] = lexical_retriever(bench, Path(scratch))
+        if {"semantic", "hybrid"} & set(modes):
+            retrievers["semantic"] = semantic_retriever(bench, encoder, cache, progress)
+        if "hybrid" in modes:
+            lexical_ranks, semantic_ranks = retrievers["lexical"], retrievers["semantic"]
+            retrievers["hybrid"] = lambda text: fuse(lexical_ranks(text), semantic_ranks(text))
         for mode in modes:
-            results[mode] = score(bench, {"lexical": lexical_retriever}[mode](bench, Path(scratch)))
+            results[mode] = score(bench, retrievers[mode])
     reference = reference_retriever(bench)
     results["reference_bm25"] = score(bench, reference) if reference else None
     return results

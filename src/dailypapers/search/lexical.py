@@ -165,6 +165,21 @@ class KeywordIndex:
             hits = searcher.search(built, limit, offset=offset, order_by_field=field, order=tantivy.Order.Desc).hits
         return [searcher.doc(address)["pk"][0] for _, address in hits]
 
+    def satisfying(self, query: Query, pks: list[int]) -> set[int]:
+        """Those of `pks` that meet `query`'s conditions (phrases, exclusions, author, category, ...),
+        its free words aside: how semantic results honour the search syntax."""
+        conditions = Query(**{**vars(query), "words": []})
+        if conditions.is_empty or not pks:
+            return set(pks)
+        built = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, self._build(conditions)),
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "pk", list(pks))),
+        ])  # fmt: skip
+        with self._lock:
+            self.index.reload()
+            searcher = self.index.searcher()
+        return {searcher.doc(address)["pk"][0] for _, address in searcher.search(built, len(pks)).hits}
+
     def similar(self, pk: int, title: str, abstract: str, limit: int) -> list[int]:
         """pks of the papers whose text is most like this one's (BM25 more-like-this), itself left out."""
         like = tantivy.Query.more_like_this_document_fields_query(

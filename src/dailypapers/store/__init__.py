@@ -22,6 +22,7 @@ from sqlalchemy import event
 
 from ..records import PaperRecord
 from .merge import merge, record_to_row
+from .embeddings import EmbeddingQueries
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 
@@ -70,7 +71,7 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries):
+class Store(ReadQueries, EmbeddingQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")

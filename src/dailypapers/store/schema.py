@@ -3,7 +3,7 @@
 The migrations under ``migrations/versions`` create exactly these tables; a test checks they agree.
 """
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -78,6 +78,19 @@ checkpoints = Table(
     Column("source", String, primary_key=True),
     Column("key", String, primary_key=True),
     Column("state", JSON, nullable=False),
+)
+
+# A paper's sentence embedding (search/embed.py): one per paper, for the model named. Changing the model
+# re-embeds every paper rather than mixing two models' vector spaces.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk"), primary_key=True),
+    Column("model", String, nullable=False),  # name@version
+    Column("text_hash", String, nullable=False),  # of the text embedded: unchanged text is not re-embedded
+    Column("vector", LargeBinary, nullable=False),  # int8, scaled per vector by `scale`
+    Column("scale", Float, nullable=False),
+    Column("seq", Integer, nullable=False, index=True),  # from `meta.seq`: the vector index catches up from it
 )
 
 # Columns of `papers` a PaperRecord maps onto one-to-one.

@@ -70,13 +70,16 @@ async def daily_papers(
     return respond(request, body, "application/json", headers={"X-Total-Count": str(total)})
 
 
-@router.get("/api/papers/search", tags=["papers"], summary="Keyword search over titles, authors and abstracts")
+@router.get("/api/papers/search", tags=["papers"], summary="Search papers by words and meaning")
 def search_papers(
     request: Request,
     q: str = Query("", max_length=250, description='Words, "exact phrases", -excluded, author:, cat:, org:, '
                    "from:, to: (see the README). At most 250 characters."),  # fmt: skip
     limit: int = Query(50, ge=1, le=120, description="Results, 1–120."),
     sort: Literal["relevance", "date", "upvotes"] = Query("relevance", description="relevance, date (newest first) or upvotes."),
+    mode: Literal["hybrid", "lexical", "semantic"] = Query(
+        "hybrid", description="lexical (words), semantic (meaning) or hybrid (both fused). The response header "
+        "X-Search-Mode says which ran; X-Search-Note why it differs from the one asked for."),
     author: str | None = Query(None, max_length=200, description="Only papers by this author (all of its words, in order)."),
     category: str | None = Query(None, max_length=40, description="Only papers in this arXiv category, e.g. cs.LG."),
     organization: str | None = Query(None, max_length=200, description="Only papers of this organization."),
@@ -86,11 +89,13 @@ def search_papers(
     for name, value in (("from", published_from), ("to", published_to)):
         if value and day_bound(value, upper=False) is None:
             raise periods.PeriodError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD")
-    found = request.app.state.search.papers(
-        q, limit=limit, sort=sort, author=author, category=category, organization=organization,
+    found = request.app.state.search.find(
+        q, mode=mode, limit=limit, sort=sort, author=author, category=category, organization=organization,
         published_from=published_from, published_to=published_to,
     )  # fmt: skip
-    return _json([hf_item(item) for item in found])
+    note = found.note.encode("ascii", "replace").decode() if found.note else None  # headers are latin-1
+    headers = {"X-Search-Mode": found.mode, **({"X-Search-Note": note} if note else {})}
+    return _json([hf_item(item) for item in found.papers], headers)
 
 
 @router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")

@@ -147,16 +147,20 @@ def _organization(paper: dict) -> str | None:
     return (org.get("fullname") or org.get("name")) if org else None
 
 
-def card(paper: dict, rank: int) -> dict:
-    """What `_card.html` shows of a paper."""
+def card(paper: dict, rank: int, why: dict | None = None) -> dict:
+    """What `_card.html` shows of a paper; `why` (from search) says why it matched."""
     authors = paper.get("authors") or []
     day = paper.get("day") or (paper.get("featured_on") or [None])[0]
+    terms = set((why or {}).get("terms") or [])
     return {
         "id": paper["id"],
         "rank": rank,
         "title": paper["title"] or paper["id"],
+        "title_parts": highlight(paper["title"] or paper["id"], terms),
         "upvotes": paper.get("upvotes") or 0,
         "excerpt": excerpt(paper.get("abstract")),
+        "excerpt_parts": highlight(excerpt(paper.get("abstract")) or "", terms),
+        "why": why,
         "author_count": len(authors),
         "first_authors": [a["name"] for a in authors[:3]],
         "more_authors": max(len(authors) - 3, 0),
@@ -167,6 +171,16 @@ def card(paper: dict, rank: int) -> dict:
         "links": _links(paper),
         "num_comments": paper.get("num_comments") or 0,
     }
+
+
+_WORD_OR_NOT = re.compile(r"(\w+)", re.UNICODE)
+
+
+def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is a matched term) so the template can mark matches (and escape all)."""
+    if not terms:
+        return [(text, False)]
+    return [(piece, piece.lower() in terms) for piece in _WORD_OR_NOT.split(text) if piece]
 
 
 def _sort(value: str) -> str:
@@ -321,19 +335,25 @@ async def monthly_page(request: Request, month: str, sort: str = "upvotes", p: s
 # -- search ----------------------------------------------------------------------------------------------
 
 
+SEARCH_MODES = {"hybrid": "Words and meaning", "lexical": "Words", "semantic": "Meaning"}
+
+
 @router.api_route("/search", methods=["GET", "HEAD"], include_in_schema=False)
-def search_page(request: Request, q: str = "", p: str = "0"):
+def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid"):
     if len(q) > MAX_QUERY:
         return _error_page(request, 422, f"q: the search is {len(q)} characters long; at most {MAX_QUERY} are allowed")
+    if mode not in SEARCH_MODES:
+        return _error_page(request, 422, f"mode must be one of {', '.join(SEARCH_MODES)}")
     try:
         page = _page(p)
     except _BadRequest as exc:
         return _error_page(request, 422, str(exc))
     query = " ".join(q.split())
-    items = request.app.state.search.papers(query, limit=PER_PAGE, offset=page * PER_PAGE) if query else []
+    found = request.app.state.search.find(query, mode=mode, limit=PER_PAGE, offset=page * PER_PAGE) if query else None
+    items = found.papers if found else []
 
     def url(n: int) -> str:
-        return "/search?" + urlencode({"q": query, **({"p": n} if n else {})})
+        return "/search?" + urlencode({"q": query, **({"mode": mode} if mode != "hybrid" else {}), **({"p": n} if n else {})})
 
     more = len(items) == PER_PAGE
     body = _render(
@@ -344,7 +364,10 @@ def search_page(request: Request, q: str = "", p: str = "0"):
         title=f"Search: {query}" if query else "Search",
         heading=f"Results for “{query}”" if query else "Search papers",
         q=query,
-        cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)],
+        mode=mode,
+        modes=SEARCH_MODES,
+        note=found.note if found else None,
+        cards=[card(item, page * PER_PAGE + i + 1, found.why.get(item["pk"])) for i, item in enumerate(items)],
         total=len(items),
         pager=_pager(url, page, page + 2 if more else page + 1) if query else None,
         first_page=url(0),

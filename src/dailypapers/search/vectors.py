@@ -1,0 +1,117 @@
+"""The vector index: papers' sentence embeddings in a usearch index, in a folder beside the database.
+
+Like the keyword index it is derived data, caught up from the store (`refresh`) by the `seq` of saved
+vectors, and rebuilt when it belongs to another database or another model. Below EXACT_BELOW vectors
+every query is compared with every vector (usearch's SIMD brute force: exact, and as fast at that
+size); above it the HNSW graph answers approximately. Vectors are kept as float16 in the index and as
+int8 in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+from usearch.index import Index
+
+EXACT_BELOW = 50_000
+_OWNER_FILE = "owner"
+_WATERMARK_FILE = "indexed_seq"
+_INDEX_FILE = "vectors.usearch"
+
+
+def quantize(vector: np.ndarray) -> tuple[bytes, float]:
+    """A float vector as int8 bytes and the scale that restores it (cosine to the original ≈ 0.9999)."""
+    peak = float(np.abs(vector).max()) or 1.0
+    return np.round(vector / peak * 127).astype(np.int8).tobytes(), peak / 127
+
+
+def dequantize(data: bytes, scale: float) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.int8).astype(np.float32) * scale
+
+
+class VectorIndex:
+    def __init__(self, folder: Path, store_id: str, model: str, dim: int):
+        self.folder = folder
+        self.model = model
+        folder.mkdir(parents=True, exist_ok=True)
+        owner, identity = folder / _OWNER_FILE, f"{store_id} {model} {dim}"
+        if owner.exists() and owner.read_text().strip() != identity:
+            shutil.rmtree(folder)  # another database's keys, or another model's space
+            folder.mkdir(parents=True)
+        owner.write_text(identity)
+        self.dim = dim
+        self._lock = threading.Lock()
+        self._loaded_mtime = None
+        self.index = Index(ndim=dim, metric="cos", dtype="f16")
+        self._reload()
+
+    @property
+    def indexed_seq(self) -> int:
+        try:
+            return int((self.folder / _WATERMARK_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _reload(self) -> None:
+        """Load the saved index if another process (`dailypapers embed`) saved a newer one."""
+        path = self.folder / _INDEX_FILE
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime != self._loaded_mtime:
+            index = Index(ndim=self.dim, metric="cos", dtype="f16")
+            index.load(str(path))
+            self.index, self._loaded_mtime = index, mtime
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def search(self, vector: np.ndarray, limit: int, exclude: int | None = None) -> list[tuple[int, float]]:
+        """(pk, cosine similarity) of the `limit` nearest papers, nearest first."""
+        with self._lock:
+            self._reload()
+            index = self.index
+        if len(index) == 0 or limit <= 0:
+            return []
+        count = min(limit + (exclude is not None), len(index))
+        found = index.search(np.asarray(vector, dtype=np.float32), count, exact=len(index) < EXACT_BELOW)
+        hits = [(int(k), 1.0 - float(d)) for k, d in zip(found.keys, found.distances)]
+        return [(pk, score) for pk, score in hits if pk != exclude][:limit]
+
+    def vector_of(self, pk: int) -> np.ndarray | None:
+        with self._lock:
+            self._reload()
+            index = self.index
+        if not index.contains(pk):
+            return None
+        return np.asarray(index.get(pk), dtype=np.float32)
+
+    def refresh(self, store, progress=None, batch: int = 20_000) -> int:
+        """Add the vectors saved since the watermark (replacing a paper's older one); save; move the
+        watermark. Resumable: a crash before the watermark moves re-adds that batch next time."""
+        total = 0
+        with self._lock:
+            self._reload()
+            while rows := store.vectors_since(self.model, self.indexed_seq, batch):
+                keys = np.array([r.paper_pk for r in rows], dtype=np.uint64)
+                vectors = np.stack([dequantize(r.vector, r.scale) for r in rows])
+                present = self.index.contains(keys)
+                if np.any(present):
+                    self.index.remove(keys[present])
+                self.index.add(keys, vectors)
+                path = self.folder / _INDEX_FILE
+                self.index.save(str(path) + ".tmp")
+                os.replace(str(path) + ".tmp", path)
+                self._loaded_mtime = path.stat().st_mtime_ns
+                temporary = self.folder / f"{_WATERMARK_FILE}.tmp"
+                temporary.write_text(str(rows[-1].seq))
+                os.replace(temporary, self.folder / _WATERMARK_FILE)
+                total += len(rows)
+                if progress:
+                    progress(len(rows))
+        return total
