@@ -104,9 +104,32 @@ def demo(config: Config, host, port, workers, no_serve) -> None:
             runner = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console, index_dir=config.index_dir)
             report = runner.run(hf_daily.read_file(sample))
             report.print(console)
+        _import_demo_vectors(store)
+        from .ingest.runner import refresh_index_with_progress
+        from .search import Search
+
+        refresh_index_with_progress(Search(store, config.index_dir or None), console)
     store.close()
     if not no_serve:
         _serve(config, host, port, workers)
+
+
+def _import_demo_vectors(store) -> None:
+    """The sample's precomputed embeddings, so semantic search works without a long `embed` first."""
+    from .search.embed import import_vectors, model_key
+    from .search.encoder import Encoder, ModelUnavailable
+
+    try:
+        model = model_key(Encoder.load())
+    except ModelUnavailable as exc:
+        console.print(f"[yellow]Semantic search is off:[/] {exc}")
+        return
+    with resources.as_file(resources.files("dailypapers.data") / DEMO_VECTORS) as vectors:
+        count = import_vectors(store, model, vectors)
+    console.print(f"{count:,} bundled embeddings loaded" + ("" if count else ": run `dailypapers embed` for semantic search"))
+
+
+DEMO_VECTORS = "demo_vectors.npz"
 
 
 # -- ingesting ----------------------------------------------------------------------------------------

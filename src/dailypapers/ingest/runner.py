@@ -147,6 +147,7 @@ def refresh_index_with_progress(search, console: Console, show: bool = True) -> 
     """Catch the search indexes up with the catalog, with a progress bar (resumable: it commits as it goes)."""
     lag = search.lag()
     if not lag:
+        search.refresh()  # the vector index may have vectors to catch up with
         return 0
     progress = Progress(
         TextColumn("[bold]keyword index"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),

@@ -117,7 +117,7 @@ class Search:
         if mode == "lexical":
             ranked = lexical_pks
         else:
-            hits = self.vectors.search(vector, depth * 2 if parsed.has_filters else depth)
+            hits = self.vectors.search(vector, depth * 10 if parsed.has_filters else depth)  # conditions drop some
             allowed = self.keyword.satisfying(parsed, [pk for pk, _ in hits])
             semantic = [(pk, score) for pk, score in hits if pk in allowed][:depth]
             for pk, score in semantic:

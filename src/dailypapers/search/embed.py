@@ -43,3 +43,23 @@ def embed_pending(store, encoder, *, batch: int = 256, progress=None) -> int:
         if progress:
             progress(len(rows))
     return embedded
+
+
+def import_vectors(store, model: str, path) -> int:
+    """Save the vectors of a file made by scripts/make_demo_vectors.py for the papers whose text they
+    were made from, if they are `model`'s; returns how many. Papers left without one wait for `embed`."""
+    import numpy as np
+
+    data = np.load(path)
+    if str(data["model"]) != model:
+        return 0
+    bundled = {str(i): n for n, i in enumerate(data["ids"])}
+    rows = store.to_embed(model, limit=len(bundled) + 1)
+    saved = []
+    for row in rows:
+        n = bundled.get(row.id)
+        if n is not None and str(data["text_hashes"][n]) == text_hash(paper_text(row.title, row.abstract)):
+            saved.append((row.pk, str(data["text_hashes"][n]), data["vectors"][n].tobytes(), float(data["scales"][n])))
+    complete = len(saved) == len(rows) and len(rows) <= len(bundled)
+    store.save_embeddings(model, saved, rows[-1].seq if complete and rows else store.embedded_seq(model))
+    return len(saved)

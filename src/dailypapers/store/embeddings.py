@@ -27,10 +27,10 @@ class EmbeddingQueries:
         return int(value or 0)
 
     def to_embed(self, model: str, limit: int) -> list:
-        """Papers changed since `model`'s watermark, in `seq` order: pk, seq, title, abstract, and the
+        """Papers changed since `model`'s watermark, in `seq` order: pk, id, seq, title, abstract, and the
         text hash of their current vector if it is from `model` (else None)."""
         query = (
-            sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.abstract,
+            sa.select(papers.c.pk, papers.c.id, papers.c.seq, papers.c.title, papers.c.abstract,
                       sa.case((embeddings.c.model == model, embeddings.c.text_hash)).label("text_hash"))  # fmt: skip
             .select_from(papers.outerjoin(embeddings, embeddings.c.paper_pk == papers.c.pk))
             .where(papers.c.seq > self.embedded_seq(model))

