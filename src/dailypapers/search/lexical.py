@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 import time
 from datetime import date
@@ -22,6 +21,7 @@ from typing import NamedTuple
 
 import tantivy
 
+from .folder import DerivedFolder
 from .query import Query, parse
 
 FIELDS = ("title", "authors", "abstract")  # searched by words; BM25-scored
@@ -38,7 +38,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 STOP_WORDS = ("a an and are as at be based by can for from in into is it its of on or our than that the these "
               "this those to use using via we which with").split()  # fmt: skip
 _OWNER_FILE = "store_id"
-_WATERMARK_FILE = "indexed_seq"
 
 
 class IndexDoc(NamedTuple):
@@ -85,34 +84,14 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-class KeywordIndex:
+class KeywordIndex(DerivedFolder):
     """One tantivy index; safe to search from many threads, written by one process at a time."""
 
     def __init__(self, folder: Path, store_id: str):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        owner, identity = folder / _OWNER_FILE, f"{store_id} schema {SCHEMA_VERSION}"
-        if owner.exists() and owner.read_text().strip() != identity:
-            shutil.rmtree(folder)  # another database's (its pks mean other papers) or another schema's
-            folder.mkdir(parents=True)
+        self.claim(folder, f"{store_id} schema {SCHEMA_VERSION}", _OWNER_FILE)
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(folder), reuse=True)
-        owner.write_text(identity)
         self._lock = threading.Lock()
-
-    @property
-    def indexed_seq(self) -> int:
-        """The highest catalog `seq` this index holds everything up to."""
-        try:
-            return int((self.folder / _WATERMARK_FILE).read_text())
-        except (FileNotFoundError, ValueError):
-            return 0
-
-    @indexed_seq.setter
-    def indexed_seq(self, seq: int) -> None:
-        temporary = self.folder / f"{_WATERMARK_FILE}.tmp"
-        temporary.write_text(str(seq))
-        os.replace(temporary, self.folder / _WATERMARK_FILE)
 
     def is_empty(self) -> bool:
         with self._lock:

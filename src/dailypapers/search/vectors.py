@@ -10,16 +10,16 @@ int8 in the database.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 
 import numpy as np
 from usearch.index import Index
 
+from .folder import DerivedFolder
+
 EXACT_BELOW = 50_000
 _OWNER_FILE = "owner"
-_WATERMARK_FILE = "indexed_seq"
 _INDEX_FILE = "vectors.usearch"
 
 
@@ -33,28 +33,15 @@ def dequantize(data: bytes, scale: float) -> np.ndarray:
     return np.frombuffer(data, dtype=np.int8).astype(np.float32) * scale
 
 
-class VectorIndex:
+class VectorIndex(DerivedFolder):
     def __init__(self, folder: Path, store_id: str, model: str, dim: int):
-        self.folder = folder
+        self.claim(folder, f"{store_id} {model} {dim}", _OWNER_FILE)
         self.model = model
-        folder.mkdir(parents=True, exist_ok=True)
-        owner, identity = folder / _OWNER_FILE, f"{store_id} {model} {dim}"
-        if owner.exists() and owner.read_text().strip() != identity:
-            shutil.rmtree(folder)  # another database's keys, or another model's space
-            folder.mkdir(parents=True)
-        owner.write_text(identity)
         self.dim = dim
         self._lock = threading.Lock()
         self._loaded_mtime = None
         self.index = Index(ndim=dim, metric="cos", dtype="f16")
         self._reload()
-
-    @property
-    def indexed_seq(self) -> int:
-        try:
-            return int((self.folder / _WATERMARK_FILE).read_text())
-        except (FileNotFoundError, ValueError):
-            return 0
 
     def _reload(self) -> None:
         """Load the saved index if another process (`dailypapers embed`) saved a newer one."""
@@ -108,9 +95,7 @@ class VectorIndex:
                 self.index.save(str(path) + ".tmp")
                 os.replace(str(path) + ".tmp", path)
                 self._loaded_mtime = path.stat().st_mtime_ns
-                temporary = self.folder / f"{_WATERMARK_FILE}.tmp"
-                temporary.write_text(str(rows[-1].seq))
-                os.replace(temporary, self.folder / _WATERMARK_FILE)
+                self.indexed_seq = rows[-1].seq
                 total += len(rows)
                 if progress:
                     progress(len(rows))
