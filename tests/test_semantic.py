@@ -142,3 +142,16 @@ def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path):
     for mode in figures.values():
         assert all(0 < v <= 1 for v in mode.values())
     assert list((tmp_path / "cache").glob("vectors-*.npy")), "corpus vectors are cached for the next run"
+
+
+def test_ingest_can_embed_as_it_goes(tmp_path):
+    from conftest import FIXTURES
+
+    day = sorted((FIXTURES / "hf-api").glob("*.json"))[0]
+    result = run_cli("--db", str(tmp_path / "x.db"), "ingest", "--embed", "hf-daily", str(day))
+    assert result.returncode == 0, result.stderr
+    store = Store(tmp_path / "x.db")
+    papers = store.count_papers()
+    assert papers > 0 and f"{papers:,} papers embedded" in result.stderr
+    found = Search(store, encoder=Encoder.load()).find("language models", mode="semantic", limit=3)
+    assert found.mode == "semantic" and len(found.papers) == min(3, papers)

@@ -136,8 +136,11 @@ DEMO_VECTORS = "demo_vectors.npz"
 
 
 @main.group()
-def ingest() -> None:
+@click.option("--embed", is_flag=True, help="Then embed the new and changed papers, as `dailypapers embed` does.")
+@click.pass_context
+def ingest(ctx, embed: bool) -> None:
     """Import papers from Hugging Face Daily Papers or arXiv (idempotent, resumable)."""
+    ctx.meta["dailypapers.embed"] = embed
 
 
 def _run_file(config: Config, source: str, module, path: Path) -> None:
@@ -166,6 +169,8 @@ def _finish(runner, items, what: str) -> None:
         console.print(f"[yellow]Interrupted[/] after {runner.report.read:,} records; run the same command again to resume.")
         sys.exit(130)
     report.print(console)
+    if click.get_current_context().meta.get("dailypapers.embed"):
+        _embed(runner.store, runner.index_dir)
 
 
 @ingest.command("hf-daily")
@@ -268,13 +273,16 @@ def index(config: Config) -> None:
 def embed(config: Config, batch: int) -> None:
     """Embed papers whose title or abstract is new or changed (for semantic search and related papers),
     then update the vector index. Resumable: rerun after Ctrl-C to continue."""
+    _embed(_store(config), config.index_dir or None, batch)
+
+
+def _embed(store, index_dir: str | None, batch: int = 256) -> None:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from .search import Search
     from .search.embed import embed_pending, model_key
     from .search.encoder import Encoder, ModelUnavailable
 
-    store = _store(config)
     try:
         encoder = Encoder.load()
     except ModelUnavailable as exc:
@@ -286,7 +294,7 @@ def embed(config: Config, batch: int) -> None:
         with progress:
             task = progress.add_task("embed", total=pending)
             embedded = embed_pending(store, encoder, batch=batch, progress=lambda n: progress.advance(task, n))
-        search = Search(store, config.index_dir or None, encoder=encoder)
+        search = Search(store, index_dir, encoder=encoder)
         indexed = search.vectors.refresh(store)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted[/]; what was embedded is kept: run `dailypapers embed` again to finish.")
