@@ -96,12 +96,13 @@ def build(workdir: Path, papers: int, embed_real: int) -> None:
           f"({len(rows) / (time.perf_counter() - started):.1f}/s)", flush=True)  # fmt: skip
     store.save_embeddings(model, [(r.pk, text_hash(paper_text(r.title, r.abstract)), *quantize(v)) for r, v in zip(rows, base)],
                           store.embedded_seq(model))  # fmt: skip
-    while rows := store.to_embed(model, limit=20_000):
+    while batch := store.to_embed(model, limit=20_000):
+        rows = [r for r in batch if r.text_hash is None]  # the real papers embedded above keep their vectors
         picks = rng.integers(0, len(base), size=(len(rows), 3))
         weights = rng.dirichlet([1.0, 1.0, 0.5], size=len(rows)).astype(np.float32)
         mixed = np.einsum("nk,nkd->nd", weights, base[picks]) + rng.normal(0, 0.02, (len(rows), base.shape[1]))
         mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
-        store.save_embeddings(model, [(r.pk, "synthetic", *quantize(v.astype(np.float32))) for r, v in zip(rows, mixed)], rows[-1].seq)
+        store.save_embeddings(model, [(r.pk, "synthetic", *quantize(v.astype(np.float32))) for r, v in zip(rows, mixed)], batch[-1].seq)
     started = time.perf_counter()
     search.vectors.refresh(store)
     print(f"vector index build: {time.perf_counter() - started:.0f} s ({len(search.vectors):,} vectors)", flush=True)

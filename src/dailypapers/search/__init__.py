@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -98,20 +99,21 @@ class Search:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         parsed = query.parse(text, **filters)
-        note = None
-        vector = None
+        note = pending = None
         if mode != "lexical":
             if sort != "relevance":
                 note = f"sorted by {sort}: results are lexical"
             elif not parsed.has_text:
                 note = "no words to compare meaning with: results are lexical"
-            else:
-                vector, note = self._query_vector(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
-            if vector is None:
-                mode = "lexical"
+            else:  # embedding the query runs while the keyword index is searched
+                pending, note = self._embed_soon(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
         depth = max(FUSE_DEPTH, offset + limit)
+        lexical_pks = self.keyword.search(parsed, depth, 0, sort) if pending else []
+        vector, note = self._vector(pending) if pending else (None, note)
+        if vector is None:
+            mode = "lexical"
+            lexical_pks = self.keyword.search(parsed, limit, offset, sort)
         why: dict[int, dict] = {}
-        lexical_pks = self.keyword.search(parsed, depth if mode != "lexical" else limit, 0 if mode != "lexical" else offset, sort)
         for rank, pk in enumerate(lexical_pks, start=1 + (offset if mode == "lexical" else 0)):
             why[pk] = {"lexical_rank": rank}
         if mode == "lexical":
@@ -137,17 +139,21 @@ class Search:
     def papers(self, text: str, **options) -> list[dict]:
         return self.find(text, **options).papers
 
-    def _query_vector(self, text: str):
-        """(vector, None), or (None, why not)."""
+    def _embed_soon(self, text: str):
+        """(a future of the query's vector, None), or (None, why there will be none)."""
         if not self._ready.is_set():
             return None, "the language model is still loading: results are lexical"
         if self.encoder is None:
             return None, f"semantic search is unavailable ({self.model_problem}): results are lexical"
         if len(self.vectors) == 0:
             return None, "no paper has been embedded yet (run `dailypapers embed`): results are lexical"
-        future = self._pool.submit(self._embed_query, text)
+        return (time.monotonic(), self._pool.submit(self._embed_query, text)), None
+
+    def _vector(self, pending):
+        """(the query's vector, None), or (None, why not) if it took more than QUERY_BUDGET_S."""
+        submitted, future = pending
         try:
-            return future.result(timeout=QUERY_BUDGET_S), None
+            return future.result(timeout=max(QUERY_BUDGET_S - (time.monotonic() - submitted), 0)), None
         except FutureTimeout:
             return None, f"embedding the query took over {QUERY_BUDGET_S:g} s: results are lexical"
 

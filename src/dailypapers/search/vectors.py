@@ -40,20 +40,26 @@ class VectorIndex(DerivedFolder):
         self.dim = dim
         self._lock = threading.Lock()
         self._loaded_mtime = None
+        self._writable = True  # an empty index in memory, until a saved one is opened
         self.index = Index(ndim=dim, metric="cos", dtype="f16")
         self._reload()
 
-    def _reload(self) -> None:
-        """Load the saved index if another process (`dailypapers embed`) saved a newer one."""
+    def _reload(self, writable: bool = False) -> None:
+        """Open the saved index if another process (`dailypapers embed`) saved a newer one. Searching
+        memory-maps it (a million vectors are ~0.9 GB, of which a search touches little); only a
+        refresh, which adds vectors, reads it all into memory."""
         path = self.folder / _INDEX_FILE
         try:
             mtime = path.stat().st_mtime_ns
         except FileNotFoundError:
             return
-        if mtime != self._loaded_mtime:
+        if mtime != self._loaded_mtime or (writable and not self._writable):
             index = Index(ndim=self.dim, metric="cos", dtype="f16")
-            index.load(str(path))
-            self.index, self._loaded_mtime = index, mtime
+            if writable:
+                index.load(str(path))
+            else:
+                index.view(str(path))
+            self.index, self._loaded_mtime, self._writable = index, mtime, writable
 
     def __len__(self) -> int:
         return len(self.index)
@@ -83,7 +89,7 @@ class VectorIndex(DerivedFolder):
         watermark. Resumable: a crash before the watermark moves re-adds that batch next time."""
         total = 0
         with self._lock:
-            self._reload()
+            self._reload(writable=True)
             while rows := store.vectors_since(self.model, self.indexed_seq, batch):
                 keys = np.array([r.paper_pk for r in rows], dtype=np.uint64)
                 vectors = np.stack([dequantize(r.vector, r.scale) for r in rows])
