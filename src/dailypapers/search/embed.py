@@ -50,7 +50,8 @@ def import_vectors(store, model: str, path) -> int:
     were made from, if they are `model`'s; returns how many. Papers left without one wait for `embed`."""
     import numpy as np
 
-    data = np.load(path)
+    with np.load(path) as archive:
+        data = {name: archive[name] for name in archive.files}  # an NpzFile decompresses on every access
     if str(data["model"]) != model:
         return 0
     bundled = {str(i): n for n, i in enumerate(data["ids"])}
