@@ -155,3 +155,48 @@ def test_ingest_can_embed_as_it_goes(tmp_path):
     assert papers > 0 and f"{papers:,} papers embedded" in result.stderr
     found = Search(store, encoder=Encoder.load()).find("language models", mode="semantic", limit=3)
     assert found.mode == "semantic" and len(found.papers) == min(3, papers)
+
+
+def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
+    import gzip
+    import signal
+    import sqlite3
+    import subprocess
+    import time
+    from importlib import resources
+
+    from conftest import dailypapers_cmd
+
+    sample = tmp_path / "sample.jsonl"
+    with gzip.open(resources.files("dailypapers.data") / "demo_sample.jsonl.gz", "rt") as fh:
+        sample.write_text("".join(line for _, line in zip(range(120), fh)))
+    for name in ("killed", "reference"):
+        assert run_cli("--db", str(tmp_path / f"{name}.db"), "ingest", "hf-daily", str(sample)).returncode == 0
+    assert run_cli("--db", str(tmp_path / "reference.db"), "embed").returncode == 0
+
+    process = subprocess.Popen([*dailypapers_cmd(), "--db", str(tmp_path / "killed.db"), "embed", "--batch", "10"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline, saved = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and process.poll() is None and not saved:
+        try:
+            con = sqlite3.connect(tmp_path / "killed.db", timeout=1)
+            saved = con.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+            con.close()
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 0 < saved < 120, "the embed finished or stalled before it could be killed mid-way"
+
+    result = run_cli("--db", str(tmp_path / "killed.db"), "embed")
+    assert result.returncode == 0, result.stderr
+
+    def vectors(db):
+        con = sqlite3.connect(db)
+        rows = con.execute("SELECT p.id, e.model, e.text_hash, e.vector FROM embeddings e JOIN papers p ON p.pk = e.paper_pk ORDER BY p.id").fetchall()
+        con.close()
+        return rows
+
+    assert vectors(tmp_path / "killed.db") == vectors(tmp_path / "reference.db")
+    assert len(vectors(tmp_path / "killed.db")) == Store(tmp_path / "killed.db").count_papers()
