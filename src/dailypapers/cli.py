@@ -95,38 +95,38 @@ DEMO_SAMPLE = "demo_sample.jsonl.gz"
 def demo(config: Config, host, port, workers, no_serve) -> None:
     """Build a database from the bundled sample of real Daily Papers (if missing), then serve it."""
     from .ingest import hf_daily
-    from .ingest.runner import Runner
+    from .ingest.runner import Runner, refresh_index_with_progress
+    from .search import Search
 
     store = _store(config)
     if store.count_papers() == 0:
         with resources.as_file(resources.files("dailypapers.data") / DEMO_SAMPLE) as sample:
             console.print(f"Building {config.db} from the bundled sample")
             runner = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console, index_dir=config.index_dir)
-            report = runner.run(hf_daily.read_file(sample))
+            report = runner.run(hf_daily.read_file(sample), refresh_index=False)  # once, below, with the vectors
             report.print(console)
-        _import_demo_vectors(store)
-        from .ingest.runner import refresh_index_with_progress
-        from .search import Search
-
-        refresh_index_with_progress(Search(store, config.index_dir or None), console)
+        encoder = _import_demo_vectors(store)
+        refresh_index_with_progress(Search(store, config.index_dir or None, encoder=encoder), console)
     store.close()
     if not no_serve:
         _serve(config, host, port, workers)
 
 
-def _import_demo_vectors(store) -> None:
-    """The sample's precomputed embeddings, so semantic search works without a long `embed` first."""
+def _import_demo_vectors(store):
+    """The sample's precomputed embeddings, so semantic search works without a long `embed` first.
+    Returns the model's encoder, or None when it is not installed."""
     from .search.embed import import_vectors, model_key
     from .search.encoder import Encoder, ModelUnavailable
 
     try:
-        model = model_key(Encoder.load())
+        encoder = Encoder.load()
     except ModelUnavailable as exc:
         console.print(f"[yellow]Semantic search is off:[/] {exc}")
-        return
+        return None
     with resources.as_file(resources.files("dailypapers.data") / DEMO_VECTORS) as vectors:
-        count = import_vectors(store, model, vectors)
+        count = import_vectors(store, model_key(encoder), vectors)
     console.print(f"{count:,} bundled embeddings loaded" + ("" if count else ": run `dailypapers embed` for semantic search"))
+    return encoder
 
 
 DEMO_VECTORS = "demo_vectors.npz"

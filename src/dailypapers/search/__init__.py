@@ -112,7 +112,8 @@ class Search:
         vector, note = self._vector(pending) if pending else (None, note)
         if vector is None:
             mode = "lexical"
-            lexical_pks = self.keyword.search(parsed, limit, offset, sort)
+            # the search above went from 0 to at least offset + limit: its page is the lexical answer
+            lexical_pks = lexical_pks[offset : offset + limit] if pending else self.keyword.search(parsed, limit, offset, sort)
         why: dict[int, dict] = {}
         for rank, pk in enumerate(lexical_pks, start=1 + (offset if mode == "lexical" else 0)):
             why[pk] = {"lexical_rank": rank}
