@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .config import SETTINGS, Config
+from .config import SECRETS, SETTINGS, Config
 
 console = Console(stderr=True)
 
@@ -386,5 +386,7 @@ def stats(config: Config) -> None:
 def settings(config: Config) -> None:
     """Every setting, its value, where the value came from, and what it does."""
     for setting in SETTINGS:
-        click.echo(f"{setting.name} = {config.values[setting.name]!r}  [{config.sources[setting.name]}]")
+        value = config.values[setting.name]
+        shown = "(hidden)" if setting.name in SECRETS and value else repr(value)
+        click.echo(f"{setting.name} = {shown}  [{config.sources[setting.name]}]")
         click.echo(f"    {setting.help}  (env {setting.env})")

@@ -38,8 +38,27 @@ SETTINGS = (
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
     Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
     Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
+    # -- email ------------------------------------------------------------------------------------------
+    Setting("secret_key", "", "Key that signs the links in emails (default: a random key kept in the database)."),
+    Setting("mail_from", "dailypapers <digest@localhost>", "From address of confirmation mails and digests."),
+    Setting("smtp_host", "localhost", "SMTP server that delivers the mails."),
+    Setting("smtp_port", 25, "SMTP port (587 for STARTTLS, 465 for TLS)."),
+    Setting("smtp_security", "none", "none, starttls or tls."),
+    Setting("smtp_username", "", "SMTP login (empty: none)."),
+    Setting("smtp_password", "", "SMTP password."),
+    Setting("smtp_timeout", 30.0, "Seconds to wait for the SMTP server."),
+    Setting("mail_rate", 0.0, "Most mails sent per second (0: as fast as the server takes them)."),
+    Setting("mail_attempts", 6, "Tries per mail before a temporary SMTP failure counts as permanent."),
+    Setting("mail_retry_base", 30.0, "Seconds before the first retry of a failed mail; doubled for each further try."),
+    Setting("confirm_hours", 48, "Hours a subscription's confirmation link stays valid."),
+    Setting("digest_schedule", False, "Let `serve` send the digests itself at digest_time (else use cron)."),
+    Setting("digest_time", "07:00", "Time of day (HH:MM) the scheduled digests go out."),
+    Setting("digest_timezone", "UTC", "Time zone of digest_time, e.g. Europe/Berlin."),
+    Setting("digest_weekday", "monday", "Day the weekly digest goes out."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+SECRETS = {"secret_key", "smtp_password"}  # `dailypapers settings` does not print them
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 class Config:
@@ -77,6 +96,10 @@ class Config:
 
 def _coerce(setting: Setting, value):
     kind = type(setting.default)
+    if kind is bool and isinstance(value, str):
+        if value.strip().lower() not in _BOOLEANS:
+            raise ValueError(f"setting {setting.name}: {value!r} is not one of {', '.join(_BOOLEANS)}")
+        return _BOOLEANS[value.strip().lower()]
     try:
         return kind(value)
     except (TypeError, ValueError):

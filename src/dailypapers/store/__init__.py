@@ -24,6 +24,7 @@ from ..records import PaperRecord
 from .merge import merge, record_to_row
 from .embeddings import EmbeddingQueries
 from .reads import ReadQueries
+from .subscriptions import SubscriptionQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 
 __all__ = ["Store", "ApplyResult", "Prepared", "database_url", "insert_values"]
@@ -71,7 +72,7 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries, EmbeddingQueries):
+class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")

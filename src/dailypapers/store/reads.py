@@ -102,6 +102,12 @@ class ReadQueries:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(papers.c.pk).where(papers.c.id == paper_id)).scalar()
 
+    def papers_by_ids(self, paper_ids: list[str]) -> list[dict]:
+        """Papers by arXiv id, in no particular order; unknown ids are left out."""
+        with self.engine.connect() as conn:
+            query = _PAPER_SELECT.where(papers.c.id.in_(paper_ids))
+            return [_paper_dict(m) for m in conn.execute(query).mappings()]
+
     def papers_by_pk(self, pks: list[int]) -> list[dict]:
         """Papers in the order of `pks` (keys a derived index returned); unknown keys are left out."""
         with self.engine.connect() as conn:

@@ -3,7 +3,8 @@
 The migrations under ``migrations/versions`` create exactly these tables; a test checks they agree.
 """
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (JSON, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+                        UniqueConstraint)
 
 metadata = MetaData()
 
@@ -100,3 +101,53 @@ RECORD_COLUMNS = (
     "upvotes", "num_comments", "github_repo", "github_stars", "project_page", "ai_summary", "ai_keywords",
     "thumbnail", "discussion_id",
 )  # fmt: skip
+
+# -- email digests (digest/) --------------------------------------------------------------------------
+
+# Someone who asked for digests. Nobody is mailed a digest before `status` is "confirmed" (double opt-in).
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String, nullable=False, unique=True),  # normalized by email-validator, domain lower-cased
+    Column("frequency", String, nullable=False),  # "daily" (weekdays) or "weekly"
+    Column("top", Integer, nullable=False),  # trending papers per digest (0: none)
+    Column("searches", JSON, nullable=False),  # saved searches, in the search syntax
+    Column("authors", JSON, nullable=False),  # followed author names
+    Column("organizations", JSON, nullable=False),  # followed organization handles or names
+    Column("status", String, nullable=False),  # "pending", "confirmed" or "unsubscribed"
+    Column("feed_token", String, nullable=False, unique=True),  # secret part of the personal feed's URL
+    Column("created_at", String, nullable=False),
+    Column("confirmed_at", String),
+    Column("unsubscribed_at", String),
+)
+
+# Every mail to send: written when composed, marked when the SMTP server took it. One digest per
+# (subscriber, kind, period), so rerunning `digest send` never mails a period twice.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("kind", String, nullable=False),  # "confirm", "digest" or "notice"
+    Column("period", String, nullable=False),  # e.g. "daily:2025-02-14", "weekly:2025-W07"; a stamp for others
+    Column("papers", JSON, nullable=False),  # [[section title, [paper ids]], ...] for a digest
+    Column("status", String, nullable=False),  # "pending", "sent" or "failed"
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", String, nullable=False),
+    Column("claimed_until", String),  # a sender holds the mail until then (a crashed sender's claim lapses)
+    Column("last_error", Text),
+    Column("created_at", String, nullable=False),
+    Column("sent_at", String),
+    UniqueConstraint("subscriber_id", "kind", "period", name="uq_outbox_mail"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+# Papers already put in a subscriber's digest: none is sent twice.
+sent_papers = Table(
+    "sent_papers",
+    metadata,
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), primary_key=True),
+    Column("paper_id", String, primary_key=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
+)

@@ -1,0 +1,115 @@
+"""Choosing the papers of a digest, and queueing digests in the outbox.
+
+A digest covers a period: a day for daily digests (the latest day on the feed, by default), an ISO week
+for weekly ones (the latest finished week). It has up to four kinds of sections, in this order:
+  Trending           the period's top `top` papers on the feed (upvotes for a day, the trending score
+                     for a week: rank/trending.py)
+  "saved search"     papers matching it, most relevant first (at most SEARCH_HITS)
+  author / org       their papers, newest first (at most SEARCH_HITS)
+Searches, authors and organizations look at papers published from LOOKBACK_DAYS before the period to its
+end, so a paper that reached the catalog late still goes out once. No paper is sent twice to the same
+subscriber (store: `sent_papers`), nor twice in one digest. A digest with no papers is not sent.
+Each distinct search is run once per period, however many subscribers saved it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from ..web import periods
+
+SEARCH_HITS = 10
+LOOKBACK_DAYS = 7
+QUEUE_BATCH = 500
+_KINDS = {"daily": "day", "weekly": "week"}
+
+
+def digest_period(frequency: str, value: str | None, latest_day: str | None, today: date | None = None) -> periods.Period:
+    """The period a digest covers: `value` (YYYY-MM-DD or YYYY-Www) if given; else the latest day with
+    papers (daily), or the week of that day if it has ended, else the week before (weekly)."""
+    if value:
+        return periods.parse(_KINDS[frequency], value)
+    today = today or date.today()
+    last = date.fromisoformat(latest_day) if latest_day else today
+    if frequency == "daily":
+        return periods.day(last)
+    week = periods.week_of(last)
+    return week if week.end < today else week.shifted(-1)
+
+
+def period_key(frequency: str, period: periods.Period) -> str:
+    return f"{frequency}:{period.label}"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', " ") + '"'
+
+
+class Composer:
+    """The sections of each subscriber's digest for one period."""
+
+    def __init__(self, store, search, period: periods.Period, *, exclude_sent: bool = True):
+        self.store, self.search, self.period, self.exclude_sent = store, search, period, exclude_sent
+        self._found: dict[tuple, list[dict]] = {}
+
+    def _memo(self, key: tuple, find: Callable[[], list[dict]]) -> list[dict]:
+        if key not in self._found:
+            self._found[key] = find()
+        return self._found[key]
+
+    def _trending(self) -> list[dict]:
+        sort = "upvotes" if self.period.kind == "day" else "trending"
+        return self._memo(("trending",), lambda: self.store.feed(self.period.start, self.period.end, sort=sort, limit=100)[0])
+
+    def _matching(self, text: str, sort: str) -> list[dict]:
+        window = dict(published_from=(self.period.start - timedelta(days=LOOKBACK_DAYS)).isoformat(),
+                      published_to=self.period.end.isoformat())  # fmt: skip
+        return self._memo(("search", text, sort), lambda: self.search.find(
+            text, mode="lexical", sort=sort, limit=SEARCH_HITS * 3, **window).papers)  # fmt: skip
+
+    def candidates(self, subscriber: dict) -> list[tuple[str, list[dict], int]]:
+        """(section title, papers in order, how many to take) before anything is excluded."""
+        wanted = []
+        if subscriber["top"]:
+            wanted.append(("Trending", self._trending(), subscriber["top"]))
+        for text in subscriber["searches"]:
+            wanted.append((f"Saved search: {text}", self._matching(text, "relevance"), SEARCH_HITS))
+        for name in subscriber["authors"]:
+            wanted.append((f"By {name}", self._matching(f"author:{_quoted(name)}", "date"), SEARCH_HITS))
+        for name in subscriber["organizations"]:
+            wanted.append((f"From {name}", self._matching(f"org:{_quoted(name)}", "date"), SEARCH_HITS))
+        return wanted
+
+    def sections(self, subscriber: dict) -> list[tuple[str, list[dict]]]:
+        """The digest's sections, each with at least one paper; [] if there is nothing to send."""
+        wanted = self.candidates(subscriber)
+        seen: set[str] = set()
+        if self.exclude_sent:
+            ids = list({p["id"] for _, papers, _ in wanted for p in papers})
+            seen = self.store.already_sent(subscriber["id"], ids) if ids else set()
+        sections = []
+        for title, papers, take in wanted:
+            fresh = [p for p in papers if p["id"] not in seen][:take]
+            seen.update(p["id"] for p in fresh)
+            if fresh:
+                sections.append((title, fresh))
+        return sections
+
+
+def queue_digests(store, search, frequency: str, period: periods.Period, progress=None) -> int:
+    """Queue this period's digest for every confirmed `frequency` subscriber who has none yet; returns
+    how many were queued. Committed in batches: an interrupted run queues the rest when rerun."""
+    key = period_key(frequency, period)
+    composer = Composer(store, search, period)
+    batch, queued = [], 0
+    for subscriber in store.subscribers_without(frequency, "digest", key):
+        sections = composer.sections(subscriber)
+        if sections:
+            batch.append((subscriber["id"], key, [[title, [p["id"] for p in papers]] for title, papers in sections]))
+        if len(batch) >= QUEUE_BATCH:
+            queued += store.queue_digests(batch)
+            batch = []
+        if progress:
+            progress(1)
+    return queued + (store.queue_digests(batch) if batch else 0)

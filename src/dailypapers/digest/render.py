@@ -1,0 +1,122 @@
+"""Mails as messages: multipart (plain text + HTML) with the links and headers each kind needs.
+
+Every digest and notice carries a visible unsubscribe link and RFC 8058's one-click headers
+(`List-Unsubscribe` with an https URL, `List-Unsubscribe-Post: List-Unsubscribe=One-Click`) and a
+signed link to the preferences page. A digest's Message-ID is made from the subscriber and period,
+so a receiving server can recognise a repeat.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..web.periods import PeriodError, parse
+from .tokens import Signer
+
+TEMPLATES = Path(__file__).parent / "templates"
+ABSTRACT_CHARS = 220  # about two lines
+AUTHORS_SHOWN = 6
+_PERIOD_KINDS = {"daily": "day", "weekly": "week"}
+# Long header lines are folded, not turned into encoded words: a List-Unsubscribe URL must stay a URL.
+POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+def excerpt(text: str | None, limit: int = ABSTRACT_CHARS) -> str:
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+def _authors(paper: dict) -> str:
+    names = [a["name"] for a in paper.get("authors") or []]
+    return ", ".join(names[:AUTHORS_SHOWN]) + (f" and {len(names) - AUTHORS_SHOWN} more" if len(names) > AUTHORS_SHOWN else "")
+
+
+def _safe_link(url: str | None) -> str | None:
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def period_title(key: str) -> str:
+    """"daily:2025-02-14" -> "Friday, February 14, 2025"."""
+    frequency, _, label = key.partition(":")
+    try:
+        return parse(_PERIOD_KINDS[frequency], label).title
+    except (KeyError, PeriodError):
+        return label
+
+
+class Renderer:
+    def __init__(self, site_url: str, site_name: str, mail_from: str, signer: Signer, confirm_hours: float = 48):
+        self.site, self.site_name, self.mail_from, self.signer = site_url.rstrip("/"), site_name, mail_from, signer
+        self.confirm_s = confirm_hours * 3600
+        self.host = urlsplit(self.site).hostname or "localhost"
+        self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                               trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+
+    # -- links ----------------------------------------------------------------------------------------
+    def links(self, subscriber_id: int, feed_token: str) -> dict:
+        return {
+            "manage": f"{self.site}/subscriptions/manage/{self.signer.sign('manage', subscriber_id)}",
+            "unsubscribe": f"{self.site}/unsubscribe/{self.signer.sign('unsubscribe', subscriber_id)}",
+            "feed": f"{self.site}/feeds/personal/{feed_token}.rss",
+        }
+
+    def confirm_link(self, subscriber_id: int) -> str:
+        return f"{self.site}/subscriptions/confirm/{self.signer.sign('confirm', subscriber_id, self.confirm_s)}"
+
+    def paper_view(self, paper: dict) -> dict:
+        organization = paper.get("organization") or {}
+        return {
+            "title": " ".join(paper["title"].split()),
+            "url": f"{self.site}/papers/{quote(paper['id'])}",
+            "authors": _authors(paper),
+            "organization": organization.get("fullname") or organization.get("name"),
+            "upvotes": paper.get("upvotes") or 0,
+            "excerpt": excerpt(paper.get("abstract")),
+            "arxiv": f"https://arxiv.org/abs/{paper['id']}",
+            "pdf": f"https://arxiv.org/pdf/{paper['id']}",
+            "code": _safe_link(paper.get("github_repo")),
+            "project": _safe_link(paper.get("project_page")),
+        }
+
+    # -- messages -------------------------------------------------------------------------------------
+    def message(self, mail: dict, sections: list[tuple[str, list[dict]]] | None = None) -> EmailMessage:
+        """The message for an outbox row (with the subscriber's email and feed_token); a digest needs its
+        sections with the papers as dicts."""
+        context = {"site": self.site, "site_name": self.site_name, **self.links(mail["subscriber_id"], mail["feed_token"])}
+        if mail["kind"] == "confirm":
+            context["confirm"] = self.confirm_link(mail["subscriber_id"])
+            context["hours"] = round(self.confirm_s / 3600)
+            subject = f"Confirm your {self.site_name} subscription"
+        elif mail["kind"] == "notice":
+            subject = f"Your {self.site_name} subscription"
+        else:
+            count = sum(len(papers) for _, papers in sections or [])
+            context["period"] = period_title(mail["period"])
+            context["frequency"] = mail["period"].partition(":")[0]
+            context["sections"] = [(title, [self.paper_view(p) for p in papers]) for title, papers in sections or []]
+            subject = f"{self.site_name}: {count} paper{'s' * (count != 1)} for {context['period']}"
+        context["subject"] = subject
+        message = EmailMessage(policy=POLICY)
+        message["Subject"] = subject
+        message["From"] = self.mail_from
+        message["To"] = mail["email"]
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        if mail["kind"] == "digest":
+            message["Message-ID"] = f"<digest.{mail['subscriber_id']}.{mail['period'].replace(':', '.')}@{self.host}>"
+        else:
+            message["Message-ID"] = make_msgid(domain=self.host)
+        if mail["kind"] != "confirm":
+            message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            message["List-Id"] = f"{self.site_name} digest <digest.{self.host}>"
+        message.set_content(self.env.get_template(f"{mail['kind']}.txt").render(context))
+        message.add_alternative(self.env.get_template(f"{mail['kind']}.html").render(context), subtype="html")
+        return message
