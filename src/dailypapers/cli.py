@@ -60,9 +60,36 @@ def _serve(config: Config, host: str | None, port: int | None, workers: int | No
     if config.index_dir:
         os.environ["DAILYPAPERS_INDEX_DIR"] = config.index_dir
     os.environ.setdefault("DAILYPAPERS_PUBLIC_URL", config.public_url or f"http://{host}:{port}")
+    if config.digest_schedule:
+        _start_digest_schedule(config)
     console.print(f"Serving {config.db} on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
     uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)  # fmt: skip
+
+
+def _start_digest_schedule(config: Config) -> None:
+    """Digests sent from this process (not from the web workers), at the configured time."""
+    from . import digest
+    from .digest.schedule import Scheduler
+    from .search import Search
+
+    def send(frequency: str) -> None:
+        store = _store(config)
+        try:
+            search = Search(store, config.index_dir or None, encoder=None)
+            runs, report = digest.send(store, search, config, digest.parse_periods(frequency, store.latest_day()))
+            console.print(f"{frequency} digests: {sum(r.queued for r in runs):,} queued, {report.sent:,} mails sent, "
+                          f"{report.failed:,} failed")  # fmt: skip
+        finally:
+            store.close()
+
+    try:
+        scheduler = Scheduler(config, send)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    scheduler.start()
+    console.print(f"Digests go out at {config.digest_time} ({config.digest_timezone}): daily on weekdays, "
+                  f"weekly on {config.digest_weekday.capitalize()}s")  # fmt: skip
 
 
 @main.command()
@@ -390,3 +417,8 @@ def settings(config: Config) -> None:
         shown = "(hidden)" if setting.name in SECRETS and value else repr(value)
         click.echo(f"{setting.name} = {shown}  [{config.sources[setting.name]}]")
         click.echo(f"    {setting.help}  (env {setting.env})")
+
+
+from .digest.commands import digest as _digest_commands  # noqa: E402  (registered here, written beside the digests)
+
+main.add_command(_digest_commands)

@@ -54,6 +54,13 @@ def queue(store, search, targets, progress=None) -> list[DigestRun]:
     return [DigestRun(f, period_key(f, p), queue_digests(store, search, f, p, progress)) for f, p in targets]
 
 
+def send(store, search, config, targets, *, wait: bool = True, progress=None) -> tuple[list[DigestRun], SendReport]:
+    """Queue the targets' digests, then send the outbox: what `dailypapers digest send` and the schedule do."""
+    search.refresh()  # saved searches see the papers ingested since the index last caught up
+    runs = queue(store, search, targets)
+    return runs, Sender(store, config, renderer(store, config)).run(wait=wait, progress=progress)
+
+
 def preview(store, search, targets) -> list[tuple[dict, str, list]]:
     """What `queue` would queue, queueing nothing: (subscriber, period key, sections)."""
     found = []
@@ -67,4 +74,4 @@ def preview(store, search, targets) -> list[tuple[dict, str, list]]:
 
 
 __all__ = ["Composer", "DigestRun", "Renderer", "SendReport", "Sender", "Signer", "parse_periods", "preview", "queue",
-           "renderer", "signer"]  # fmt: skip
+           "renderer", "send", "signer"]  # fmt: skip

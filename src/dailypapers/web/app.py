@@ -39,9 +39,10 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
-    from . import api, feeds, pages
+    from . import api, feeds, pages, subscriptions
 
     app.include_router(api.router)
+    app.include_router(subscriptions.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,174 @@
+"""Subscribing to digests, confirming, managing preferences and leaving; the personal feed.
+
+No account is needed. Whoever subscribes gets a confirmation mail (double opt-in) and nothing else
+until its link is opened. Every digest carries signed links to the preferences page and to leave:
+`GET /unsubscribe/{token}` (the visible link) and `POST /unsubscribe/{token}` (RFC 8058 one-click)
+both unsubscribe at once. A token that is forged, altered or for another purpose is refused (400).
+The answer to a subscription request is the same whether the address was known or not.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, BackgroundTasks, Body, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from .. import digest
+from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
+from ..digest.tokens import BadToken
+from .api import latest_day
+from .pages import _html, _nav, _render
+
+router = APIRouter()
+CHECK_INBOX = "Check your inbox: a confirmation link is on its way. Nothing is sent until you open it."
+
+
+class SubscriptionRequest(BaseModel):
+    email: str = Field(..., max_length=254, description="Where the digests go.")
+    frequency: str = Field("daily", description="daily (weekdays) or weekly.")
+    top: int = Field(10, ge=0, le=MAX_TOP, description="Trending papers of the period per digest (0: none).")
+    searches: list[str] = Field([], description="Saved searches, in the search syntax (see /search).")
+    authors: list[str] = Field([], description="Author names to follow.")
+    organizations: list[str] = Field([], description="Organizations to follow (handle or name).")
+
+
+def _page(request: Request, template: str, status: int = 200, **context) -> Response:
+    body = _render(request, template, nav=_nav(latest_day(request)), frequencies=FREQUENCIES, max_top=MAX_TOP, **context)
+    return _html(request, body, status)
+
+
+def _message(request: Request, heading: str, message: str, status: int = 200, **context) -> Response:
+    return _page(request, "subscription.html", status, view="message", heading=heading, message=message, **context)
+
+
+def _subscribe(request: Request, background: BackgroundTasks, email: str, preferences: dict) -> None:
+    store, config = request.app.state.store, request.app.state.config
+    subscriber, mail_id = store.subscribe(email, preferences)
+    if mail_id is not None:
+        background.add_task(_send_now, store, config, mail_id)
+
+
+def _send_now(store, config, mail_id: int) -> None:
+    """Send one mail now, while the person waits for it; if the server is not reachable the mail stays
+    in the outbox and `digest send` (or the schedule) retries it."""
+    try:
+        digest.Sender(store, config, digest.renderer(store, config)).run(ids=[mail_id], wait=False)
+    except digest.send.MailConfigError:
+        pass  # recorded nowhere else: `digest send` will say it plainly
+
+
+def _verified(request: Request, token: str, purpose: str) -> dict:
+    signer = digest.signer(request.app.state.store, request.app.state.config)
+    subscriber = request.app.state.store.subscriber(signer.verify(token, purpose))
+    if subscriber is None:
+        raise BadToken("this subscription no longer exists")
+    return subscriber
+
+
+def _form_preferences(form) -> dict:
+    return check_preferences(
+        form.get("frequency", "daily"), form.get("top") or 0, form.get("searches", ""), form.get("authors", ""),
+        form.get("organizations", ""),
+    )  # fmt: skip
+
+
+# -- JSON --------------------------------------------------------------------------------------------
+
+
+@router.post("/api/subscriptions", status_code=202, tags=["subscriptions"], summary="Subscribe an address to digests")
+def subscribe_api(request: Request, background: BackgroundTasks, body: SubscriptionRequest = Body(...)):
+    """Sends a confirmation mail; nothing else is sent until its link is opened. The answer is the same
+    whether or not the address was subscribed before."""
+    try:
+        email = check_email(body.email)
+        preferences = check_preferences(body.frequency, body.top, body.searches, body.authors, body.organizations)
+    except InvalidSubscription as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    _subscribe(request, background, email, preferences)
+    return {"status": "pending", "message": CHECK_INBOX}
+
+
+# -- pages -------------------------------------------------------------------------------------------
+
+
+@router.get("/subscribe", include_in_schema=False)
+def subscribe_page(request: Request, q: str = "", author: str = "", org: str = ""):
+    values = {"frequency": "daily", "top": 0 if (q or author or org) else 10, "searches": [q[:250]] if q.strip() else [],
+              "authors": [author[:200]] if author.strip() else [], "organizations": [org[:200]] if org.strip() else []}  # fmt: skip
+    return _page(request, "subscription.html", view="subscribe", values=values)
+
+
+@router.post("/subscribe", include_in_schema=False)
+async def subscribe_form(request: Request, background: BackgroundTasks):
+    form = await request.form()
+    try:
+        email = check_email(str(form.get("email", "")))
+        preferences = _form_preferences(form)
+    except InvalidSubscription as exc:
+        values = {key: form.get(key, "") for key in ("email", "frequency", "top", "searches", "authors", "organizations")}
+        return _page(request, "subscription.html", 422, view="subscribe", error=str(exc), values=values)
+    _subscribe(request, background, email, preferences)
+    return _message(request, "Almost there", CHECK_INBOX)
+
+
+@router.get("/subscriptions/confirm/{token}", include_in_schema=False)
+def confirm(request: Request, token: str):
+    try:
+        subscriber = _verified(request, token, "confirm")
+    except BadToken as exc:
+        return _message(request, "This link does not work", str(exc), 400)
+    store = request.app.state.store
+    if not store.set_subscriber_status(subscriber["id"], "confirmed", only_from=["pending"]) and subscriber["status"] != "confirmed":
+        return _message(request, "This link does not work", "this subscription was cancelled: subscribe again to get a new link", 400)
+    manage = digest.renderer(store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])["manage"]
+    what = "every weekday" if subscriber["frequency"] == "daily" else "every week"
+    return _message(request, "You are subscribed", f"Papers will reach {subscriber['email']} {what}.", manage=manage)
+
+
+@router.get("/subscriptions/manage/{token}", include_in_schema=False)
+def manage_page(request: Request, token: str):
+    try:
+        subscriber = _verified(request, token, "manage")
+    except BadToken as exc:
+        return _message(request, "This link does not work", str(exc), 400)
+    return _manage(request, token, subscriber)
+
+
+def _manage(request: Request, token: str, subscriber: dict, status: int = 200, **context) -> Response:
+    links = digest.renderer(request.app.state.store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])
+    links = {name: urlsplit(url).path for name, url in links.items()}  # this site's pages, wherever it is served
+    return _page(request, "subscription.html", status, view="manage", values=subscriber, token=token, links=links, **context)
+
+
+@router.post("/subscriptions/manage/{token}", include_in_schema=False)
+async def manage_save(request: Request, token: str):
+    try:
+        subscriber = _verified(request, token, "manage")
+    except BadToken as exc:
+        return _message(request, "This link does not work", str(exc), 400)
+    form = await request.form()
+    try:
+        preferences = _form_preferences(form)
+    except InvalidSubscription as exc:
+        return _manage(request, token, {**subscriber, **{k: form.get(k, "") for k in form}}, 422, error=str(exc))
+    store = request.app.state.store
+    store.update_preferences(subscriber["id"], preferences)
+    store.set_subscriber_status(subscriber["id"], "confirmed", only_from=["unsubscribed"])
+    return _manage(request, token, store.subscriber(subscriber["id"]), saved=True)
+
+
+@router.api_route("/unsubscribe/{token}", methods=["GET", "POST"], include_in_schema=False)
+def unsubscribe(request: Request, token: str):
+    """The visible link (GET) and RFC 8058 one-click (POST) both unsubscribe at once."""
+    try:
+        subscriber = _verified(request, token, "unsubscribe")
+    except BadToken as exc:
+        return _message(request, "This link does not work", str(exc), 400)
+    store = request.app.state.store
+    store.set_subscriber_status(subscriber["id"], "unsubscribed", only_from=["pending", "confirmed"])
+    manage = digest.renderer(store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])["manage"]
+    return _message(request, "You are unsubscribed", f"No more mail will be sent to {subscriber['email']}.", manage=manage,
+                    resubscribe=True)  # fmt: skip
+
