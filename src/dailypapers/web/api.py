@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from ..records import InvalidRecord, normalize_id
 from ..search.query import day_bound
@@ -70,6 +70,22 @@ async def daily_papers(
     return respond(request, body, "application/json", headers={"X-Total-Count": str(total)})
 
 
+def search_filters(
+    author: str | None = Query(None, max_length=200, description="Only papers by this author (all of its words, in order)."),
+    category: str | None = Query(None, max_length=40, description="Only papers in this arXiv category, e.g. cs.LG."),
+    organization: str | None = Query(None, max_length=200, description="Only papers of this organization."),
+    published_from: str | None = Query(None, alias="from", max_length=10, description="Published on or after: YYYY, YYYY-MM or YYYY-MM-DD."),
+    published_to: str | None = Query(None, alias="to", max_length=10, description="Published on or before: YYYY, YYYY-MM or YYYY-MM-DD."),
+) -> dict:
+    """The search filters given as parameters (API and feeds), as `Search.find`'s keyword arguments;
+    a `from` or `to` that is not a date is a 422."""
+    for name, value in (("from", published_from), ("to", published_to)):
+        if value and day_bound(value, upper=False) is None:
+            raise periods.PeriodError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD")
+    return {"author": author, "category": category, "organization": organization,
+            "published_from": published_from, "published_to": published_to}  # fmt: skip
+
+
 @router.get("/api/papers/search", tags=["papers"], summary="Search papers by words and meaning")
 def search_papers(
     request: Request,
@@ -80,19 +96,9 @@ def search_papers(
     mode: Literal["hybrid", "lexical", "semantic"] = Query(
         "hybrid", description="lexical (words), semantic (meaning) or hybrid (both fused). The response header "
         "X-Search-Mode says which ran; X-Search-Note why it differs from the one asked for."),
-    author: str | None = Query(None, max_length=200, description="Only papers by this author (all of its words, in order)."),
-    category: str | None = Query(None, max_length=40, description="Only papers in this arXiv category, e.g. cs.LG."),
-    organization: str | None = Query(None, max_length=200, description="Only papers of this organization."),
-    published_from: str | None = Query(None, alias="from", max_length=10, description="Published on or after: YYYY, YYYY-MM or YYYY-MM-DD."),
-    published_to: str | None = Query(None, alias="to", max_length=10, description="Published on or before: YYYY, YYYY-MM or YYYY-MM-DD."),
+    filters: dict = Depends(search_filters),
 ):
-    for name, value in (("from", published_from), ("to", published_to)):
-        if value and day_bound(value, upper=False) is None:
-            raise periods.PeriodError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD")
-    found = request.app.state.search.find(
-        q, mode=mode, limit=limit, sort=sort, author=author, category=category, organization=organization,
-        published_from=published_from, published_to=published_to,
-    )  # fmt: skip
+    found = request.app.state.search.find(q, mode=mode, limit=limit, sort=sort, **filters)
     note = found.note.encode("ascii", "replace").decode() if found.note else None  # headers are latin-1
     headers = {"X-Search-Mode": found.mode, **({"X-Search-Note": note} if note else {})}
     return _json([hf_item(item) for item in found.papers], headers)

@@ -1,15 +1,20 @@
-"""RSS 2.0 and Atom feeds of the daily, weekly and monthly lists."""
+"""RSS 2.0 and Atom feeds: the daily, weekly and monthly lists; saved searches, authors, organizations."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from typing import Annotated
+from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from ..search.query import parse
 from . import periods
-from .api import latest_day, resolve_period
+from .api import latest_day, resolve_period, search_filters
 from .cache import Body, respond
 from .serialize import submitted_at
 
@@ -17,6 +22,10 @@ router = APIRouter()
 FEED_SIZE = 50
 ATOM = "http://www.w3.org/2005/Atom"
 KINDS = {"daily": "day", "weekly": "week", "monthly": "month"}
+MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+# search filters (`Search.find` keyword arguments) as the search syntax writes them
+SYNTAX = {"author": "author", "category": "cat", "organization": "org", "published_from": "from", "published_to": "to"}
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # characters XML 1.0 cannot hold
 
 
 def _feed_period(request: Request, kind: str, value: str | None) -> periods.Period | None:
@@ -38,12 +47,12 @@ def _summary(paper: dict) -> str:
     return f"{paper['upvotes']} upvotes · {authors}\n\n{paper['abstract'] or ''}"
 
 
-def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str) -> bytes:
+def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str, order: str = "most upvoted first") -> bytes:
     rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM, "xmlns:dc": "http://purl.org/dc/elements/1.1/"})
     channel = ET.SubElement(rss, "channel")
     ET.SubElement(channel, "title").text = title
     ET.SubElement(channel, "link").text = link
-    ET.SubElement(channel, "description").text = f"{title}, most upvoted first"
+    ET.SubElement(channel, "description").text = f"{title}, {order}"
     ET.SubElement(channel, "atom:link", {"href": self_url, "rel": "self", "type": "application/rss+xml"})
     ET.SubElement(channel, "lastBuildDate").text = format_datetime(datetime.now(timezone.utc), usegmt=True)
     for paper in papers:
@@ -60,9 +69,10 @@ def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str) ->
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
 
 
-def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str) -> bytes:
+def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str, order: str = "most upvoted first") -> bytes:
     feed = ET.Element("feed", {"xmlns": ATOM})
     ET.SubElement(feed, "title").text = title
+    ET.SubElement(feed, "subtitle").text = f"{title}, {order}"
     ET.SubElement(feed, "id").text = self_url
     ET.SubElement(feed, "link", {"href": link, "rel": "alternate", "type": "text/html"})
     ET.SubElement(feed, "link", {"href": self_url, "rel": "self", "type": "application/atom+xml"})
@@ -83,6 +93,67 @@ def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str) -
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
+def _self_url(request: Request, site: str) -> str:
+    """The request's URL on the site (its path percent-encoded again: names hold spaces and unicode)."""
+    return f"{site}{quote(request.scope['path'])}" + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _no_such_feed(request: Request, hint: str = "") -> Response:
+    name = request.scope["path"].rsplit("/", 1)[-1]
+    return Response(f"no such feed: {name} (try {hint}.rss or .atom)\n", 404, media_type="text/plain")
+
+
+def _syntax(text: str, filters: dict) -> str:
+    """`text` and `filters` as one query in the search syntax, e.g. `diffusion author:"Yann LeCun" cat:cs.CV`."""
+    terms = [text] if text else []
+    for key, prefix in SYNTAX.items():
+        value = " ".join((filters.get(key) or "").replace('"', " ").split())
+        if value:
+            terms.append(f'{prefix}:"{value}"' if " " in value else f"{prefix}:{value}")
+    return " ".join(terms)
+
+
+def _search_feed(request: Request, fmt: str, text: str, filters: dict, title: str) -> Response:
+    """The papers matching `text` (search syntax) and `filters`, newest first, as an RSS or Atom feed."""
+    if fmt not in MEDIA:
+        return _no_such_feed(request)
+    if parse(text, **filters).is_empty:
+        message = "nothing to search for: give words in q, or a filter (author, category, organization, from, to)"
+        return JSONResponse({"error": message}, status_code=422)
+    site = request.app.state.config.site_url
+    self_url, title = _self_url(request, site), NOT_XML.sub("", title)
+
+    def render() -> Body:
+        papers = request.app.state.search.find(text, mode="lexical", sort="date", limit=FEED_SIZE, **filters).papers
+        page = f"{site}/search?{urlencode({'q': _syntax(text, filters)})}"
+        return Body((_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site, order="newest first"))
+
+    key = ("feed:search", fmt, text, tuple(sorted(filters.items())), title, site, self_url)
+    return respond(request, request.app.state.cache.get(key, render), f"{MEDIA[fmt]}; charset=utf-8")
+
+
+@router.get("/feeds/search.{fmt}", tags=["feeds"], summary="RSS or Atom feed of a search, newest first")
+def search_feed(
+    request: Request,
+    fmt: str,
+    q: str = Query("", max_length=250, description="The search, in the search syntax (see the README). At most 250 characters."),
+    filters: dict = Depends(search_filters),
+):
+    text = " ".join(q.split())
+    title = f"{request.app.state.config.site_name}: search " + _syntax(f'"{text}"' if text else "", filters)
+    return _search_feed(request, fmt, text, filters, title)
+
+
+@router.get("/feeds/authors/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an author's papers, newest first")
+def author_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
+    return _search_feed(request, fmt, "", {"author": name}, f"{request.app.state.config.site_name}: papers by {name}")
+
+
+@router.get("/feeds/organizations/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an organization's papers, newest first")
+def organization_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
+    return _search_feed(request, fmt, "", {"organization": name}, f"{request.app.state.config.site_name}: papers of {name}")
+
+
 @router.get("/feeds/{kind}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of the daily, weekly or monthly list")
 def feed(
     request: Request,
@@ -92,8 +163,8 @@ def feed(
     week: str | None = Query(None, description="ISO week for the weekly feed (default: the latest day's)."),
     month: str | None = Query(None, description="Month for the monthly feed (default: the latest day's)."),
 ):
-    if kind not in KINDS or fmt not in ("rss", "atom"):
-        return Response(f"no such feed: {kind}.{fmt} (try daily, weekly or monthly .rss or .atom)\n", 404, media_type="text/plain")
+    if kind not in KINDS or fmt not in MEDIA:
+        return _no_such_feed(request, "daily, weekly or monthly ")
     period = _feed_period(request, KINDS[kind], {"daily": date, "weekly": week, "monthly": month}[kind])
     config, store = request.app.state.config, request.app.state.store
     site = config.site_url
@@ -103,9 +174,7 @@ def feed(
         label = period.title if period else "no papers yet"
         title = f"{config.site_name}: {kind} papers, {label}"
         page = f"{site}/papers/{period.kind}/{period.label}" if period and period.kind != "day" else f"{site}/papers/date/{period.label}" if period else site
-        self_url = f"{site}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-        return Body((_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site))
+        return Body((_rss if fmt == "rss" else _atom)(title, page, _self_url(request, site), papers, site))
 
     body = request.app.state.cache.get(("feed", kind, fmt, period, site), render)
-    media = "application/rss+xml" if fmt == "rss" else "application/atom+xml"
-    return respond(request, body, f"{media}; charset=utf-8")
+    return respond(request, body, f"{MEDIA[fmt]}; charset=utf-8")

@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..search.query import parse as parse_query
 from . import periods
 from .cache import Body, cached, respond
 from .api import LATEST_DAY_KEY, _paper_or_404
@@ -89,6 +90,17 @@ def _feeds(period: periods.Period | None) -> list[dict]:
     return [
         {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"/feeds/{name}.rss{query}"},
         {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"/feeds/{name}.atom{query}"},
+    ]
+
+
+def _search_feeds(query: str) -> list[dict]:
+    """The RSS and Atom feeds of a search (its newest matches); none for a search with nothing to search for."""
+    if parse_query(query).is_empty:
+        return []
+    params = urlencode({"q": query})
+    return [
+        {"type": "application/rss+xml", "title": f"RSS: search {query}", "href": f"/feeds/search.rss?{params}", "label": "RSS"},
+        {"type": "application/atom+xml", "title": f"Atom: search {query}", "href": f"/feeds/search.atom?{params}", "label": "Atom"},
     ]
 
 
@@ -355,7 +367,7 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
     def url(n: int) -> str:
         return "/search?" + urlencode({"q": query, **({"mode": mode} if mode != "hybrid" else {}), **({"p": n} if n else {})})
 
-    more = len(items) == PER_PAGE
+    more, search_feeds = len(items) == PER_PAGE, _search_feeds(query)
     body = _render(
         request,
         "daily.html",
@@ -372,7 +384,8 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
         pager=_pager(url, page, page + 2 if more else page + 1) if query else None,
         first_page=url(0),
         nav=_nav(_latest_day(request)),
-        feeds=_feeds(None),
+        feeds=search_feeds or _feeds(None),
+        search_feeds=search_feeds,
     )
     return _html(request, body)
 
