@@ -175,3 +175,74 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
 
     return subprocess.run([*dailypapers_cmd(), *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})  # fmt: skip
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives as parsed messages.
+
+    `fail_rate` of mail transactions fail at random (seeded): half are refused with 421 at MAIL FROM,
+    half lose the connection at RCPT TO, as an overloaded or flaky server does. Addresses in `reject`
+    are refused for good (550). `on_mail(n)` is called at the n-th MAIL FROM (from 1), before answering.
+    """
+
+    def __init__(self, fail_rate: float = 0.0, seed: int = 0, reject: set[str] | None = None, on_mail=None):
+        import email
+        import email.policy
+        import random
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.transactions = 0
+        self.failures = 0
+        rng, server = random.Random(seed), self
+
+        class Handler:
+            async def handle_MAIL(self, smtp, session, envelope, address, options):  # noqa: N802
+                server.transactions += 1
+                if on_mail:
+                    on_mail(server.transactions)
+                session.fault = rng.random() < fail_rate and rng.choice(["refuse", "drop"])
+                if session.fault == "refuse":
+                    server.failures += 1
+                    return "421 4.3.2 Too busy, try again later"
+                envelope.mail_from = address
+                return "250 OK"
+
+            async def handle_RCPT(self, smtp, session, envelope, address, options):  # noqa: N802
+                if getattr(session, "fault", None) == "drop":
+                    server.failures += 1
+                    smtp.transport.close()
+                    return "421 4.4.2 Connection dropped"
+                if address.lower() in (reject or set()):
+                    return "550 5.1.1 No such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, smtp, session, envelope):  # noqa: N802
+                server.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+                return "250 OK: queued"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+@pytest.fixture
+def mail_server():
+    with MailServer() as server:
+        yield server
+
+
+def mail_settings(server: MailServer, **more) -> dict:
+    """Settings that send through `server`, retrying fast."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": server.port, "mail_retry_base": 0.01, **more}

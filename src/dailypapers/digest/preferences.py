@@ -25,7 +25,8 @@ class InvalidSubscription(ValueError):
 
 
 def check_email(value: str) -> str:
-    """The normalized address (domain lower-cased), or InvalidSubscription."""
+    """The normalized address, lower-cased (one subscription per mailbox, however it is typed: virtually
+    every mail server ignores the case of the local part), or InvalidSubscription."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidSubscription("an email address is needed")
     if _CONTROL.search(value):
@@ -36,8 +37,7 @@ def check_email(value: str) -> str:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidSubscription(f"not a valid email address: {exc}") from None
-    local, _, domain = checked.normalized.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return checked.normalized.lower()
 
 
 def _items(values: Iterable[str] | str | None, what: str, longest: int) -> list[str]:
@@ -49,7 +49,7 @@ def _items(values: Iterable[str] | str | None, what: str, longest: int) -> list[
     for value in values:
         if not isinstance(value, str):
             raise InvalidSubscription(f"{what} must be text")
-        if _CONTROL.search(value.replace("\r\n", "").replace("\n", "")):
+        if _CONTROL.search(value):
             raise InvalidSubscription(f"{what} cannot contain control characters")
         value = " ".join(value.split())
         if len(value) > longest:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from .render import Renderer
 
 CLAIM_BATCH = 100
-CLAIM_HOLD = timedelta(minutes=15)
+CLAIM_HOLD = timedelta(minutes=5)  # renewed batch by batch; another host's crashed sender is waited for this long
 
 
 class MailConfigError(RuntimeError):

@@ -109,7 +109,7 @@ subscribers = Table(
     "subscribers",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("email", String, nullable=False, unique=True),  # normalized by email-validator, domain lower-cased
+    Column("email", String, nullable=False, unique=True),  # normalized by email-validator, lower-cased
     Column("frequency", String, nullable=False),  # "daily" (weekdays) or "weekly"
     Column("top", Integer, nullable=False),  # trending papers per digest (0: none)
     Column("searches", JSON, nullable=False),  # saved searches, in the search syntax
@@ -136,6 +136,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", String, nullable=False),
     Column("claimed_until", String),  # a sender holds the mail until then (a crashed sender's claim lapses)
+    Column("claimed_by", String),  # host:pid of that sender: a rerun on the same host takes over a dead one's mails
     Column("last_error", Text),
     Column("created_at", String, nullable=False),
     Column("sent_at", String),

@@ -9,7 +9,9 @@ Times are UTC ISO strings with milliseconds, which sort as they compare.
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +21,23 @@ from .schema import meta, outbox, sent_papers, subscribers
 
 PREFERENCES = ("frequency", "top", "searches", "authors", "organizations")
 RESEND_AFTER = timedelta(minutes=10)  # a second confirmation request within this gets no second mail
+
+
+def _claimer() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_dead(claimer: str) -> bool:
+    host, _, pid = claimer.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's sender: wait for its claim to lapse
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def stamp(moment: datetime | None = None) -> str:
@@ -142,7 +161,8 @@ class SubscriptionQueries:
         cancelled rather than claimed."""
         now = now or datetime.now(timezone.utc)
         moment = stamp(now)
-        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment)
+        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment,
+                      outbox.c.claimed_by.in_(self._dead_claimers(moment)))  # fmt: skip
         query = (
             sa.select(outbox, subscribers.c.email, subscribers.c.status.label("subscriber_status"),
                       subscribers.c.feed_token, subscribers.c.frequency)  # fmt: skip
@@ -162,8 +182,15 @@ class SubscriptionQueries:
             rows = [r for r in rows if r["id"] not in set(cancelled)]
             if rows:
                 conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
-                             .values(claimed_until=stamp(now + hold)))  # fmt: skip
+                             .values(claimed_until=stamp(now + hold), claimed_by=_claimer()))  # fmt: skip
         return rows
+
+    def _dead_claimers(self, moment: str) -> list[str]:
+        """Senders on this host holding live claims whose process is gone (killed, crashed)."""
+        query = sa.select(outbox.c.claimed_by).where(outbox.c.status == "pending", outbox.c.claimed_until >= moment).distinct()
+        with self.engine.connect() as conn:
+            claimers = conn.execute(query).scalars().all()
+        return [c for c in claimers if c and c != _claimer() and _is_dead(c)]
 
     def release_mails(self, mail_ids: Sequence[int]) -> None:
         """Give claimed mails back untried (the sender has to stop)."""

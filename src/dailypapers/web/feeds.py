@@ -93,6 +93,18 @@ def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str, o
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
+def feed_response(request: Request, fmt: str, key: tuple, render) -> Response:
+    """A cached feed: `render` returns the channel's (title, link, papers, order)."""
+    site = request.app.state.config.site_url
+    self_url = _self_url(request, site)
+
+    def build() -> Body:
+        title, link, papers, order = render()
+        return Body((_rss if fmt == "rss" else _atom)(NOT_XML.sub("", title), link, self_url, papers, site, order=order))
+
+    return respond(request, request.app.state.cache.get((*key, fmt, site, self_url), build), f"{MEDIA[fmt]}; charset=utf-8")
+
+
 def _self_url(request: Request, site: str) -> str:
     """The request's URL on the site (its path percent-encoded again: names hold spaces and unicode)."""
     return f"{site}{quote(request.scope['path'])}" + (f"?{request.url.query}" if request.url.query else "")
@@ -121,15 +133,12 @@ def _search_feed(request: Request, fmt: str, text: str, filters: dict, title: st
         message = "nothing to search for: give words in q, or a filter (author, category, organization, from, to)"
         return JSONResponse({"error": message}, status_code=422)
     site = request.app.state.config.site_url
-    self_url, title = _self_url(request, site), NOT_XML.sub("", title)
 
-    def render() -> Body:
+    def render() -> tuple:
         papers = request.app.state.search.find(text, mode="lexical", sort="date", limit=FEED_SIZE, **filters).papers
-        page = f"{site}/search?{urlencode({'q': _syntax(text, filters)})}"
-        return Body((_rss if fmt == "rss" else _atom)(title, page, self_url, papers, site, order="newest first"))
+        return title, f"{site}/search?{urlencode({'q': _syntax(text, filters)})}", papers, "newest first"
 
-    key = ("feed:search", fmt, text, tuple(sorted(filters.items())), title, site, self_url)
-    return respond(request, request.app.state.cache.get(key, render), f"{MEDIA[fmt]}; charset=utf-8")
+    return feed_response(request, fmt, ("feed:search", text, tuple(sorted(filters.items())), title), render)
 
 
 @router.get("/feeds/search.{fmt}", tags=["feeds"], summary="RSS or Atom feed of a search, newest first")

@@ -9,6 +9,7 @@ The answer to a subscription request is the same whether the address was known o
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Body, Request
@@ -18,10 +19,14 @@ from pydantic import BaseModel, Field
 from .. import digest
 from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
 from ..digest.tokens import BadToken
+from ..digest.compose import Composer
 from .api import latest_day
+from .feeds import MEDIA, feed_response
+from .periods import Period
 from .pages import _html, _nav, _render
 
 router = APIRouter()
+PERSONAL_FEED_DAYS = 7
 CHECK_INBOX = "Check your inbox: a confirmation link is on its way. Nothing is sent until you open it."
 
 
@@ -172,3 +177,22 @@ def unsubscribe(request: Request, token: str):
     return _message(request, "You are unsubscribed", f"No more mail will be sent to {subscriber['email']}.", manage=manage,
                     resubscribe=True)  # fmt: skip
 
+
+
+@router.get("/feeds/personal/{token}.{fmt}", tags=["feeds"], summary="A subscriber's personal feed (the link is in every digest)")
+def personal_feed(request: Request, token: str, fmt: str):
+    """What the subscriber's digest holds for the last week of the feed, sent or not."""
+    store = request.app.state.store
+    subscriber = store.subscriber_by_feed_token(token) if fmt in MEDIA else None
+    if subscriber is None:
+        return Response("no such feed\n", 404, media_type="text/plain")
+
+    def render() -> tuple:
+        last = date.fromisoformat(latest_day(request) or date.today().isoformat())
+        period = Period("week", last - timedelta(days=PERSONAL_FEED_DAYS - 1), last)
+        sections = Composer(store, request.app.state.search, period, exclude_sent=False).sections(subscriber)
+        papers = list({p["id"]: p for _, found in sections for p in found}.values())
+        config = request.app.state.config  # the title leaves the address out: feed readers may share titles
+        return f"{config.site_name}: your papers", f"{config.site_url}/", papers, "your digest's papers"
+
+    return feed_response(request, fmt, ("feed:personal", subscriber["id"], tuple(map(str, subscriber.values()))), render)

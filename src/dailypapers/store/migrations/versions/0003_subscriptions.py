@@ -39,6 +39,7 @@ def upgrade():
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("next_attempt_at", sa.String, nullable=False),
         sa.Column("claimed_until", sa.String),
+        sa.Column("claimed_by", sa.String),
         sa.Column("last_error", sa.Text),
         sa.Column("created_at", sa.String, nullable=False),
         sa.Column("sent_at", sa.String),
