@@ -158,3 +158,42 @@ def test_layout_fits_the_screen(browser, live_demo, shots, width, height, name):
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
     finally:
         context.close()
+
+
+def test_subscribe_confirm_and_unsubscribe_through_the_browser(browser, demo_copy, shots):
+    """The whole journey a reader makes: the form on the daily page, the link in the confirmation mail,
+    the digest (rendered in the browser, also as narrow as a phone's mail app), its unsubscribe link."""
+    from conftest import LiveServer, MailServer, mail_settings, run_cli
+    from test_digest import links, mails_to
+
+    email = "browser@example.org"
+    with MailServer() as mail, LiveServer(demo_copy, **mail_settings(mail)) as site:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+        page = context.new_page()
+        page.goto(site.url + "/")
+        page.fill("footer input[name=email]", email)
+        page.select_option("footer select[name=frequency]", "daily")
+        page.click("footer button[type=submit]")
+        assert "Check your inbox" in page.inner_text("main")
+        [confirmation] = mails_to(mail, email)
+        page.goto(links(confirmation)["confirm"])
+        assert page.inner_text("h1") == "You are subscribed"
+
+        env = {f"DAILYPAPERS_{k.upper()}": str(v) for k, v in mail_settings(mail, public_url=site.url).items()}
+        assert run_cli("--db", str(demo_copy), "digest", "send", "--period", "daily", env=env).returncode == 0
+        [digest] = mails_to(mail, email, 2)[1:]
+        html = digest.get_body(("html",)).get_content()
+        for width in (320, 600, 1024):
+            view = context.new_page()
+            view.set_viewport_size({"width": width, "height": 800})
+            view.set_content(html)
+            view.screenshot(path=str(shots / f"digest-{width}.png"), full_page=width == 320)
+            scroll, inner = view.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+            assert scroll <= inner, f"the digest overflows at {width}px"
+            assert view.locator("a", has_text="Unsubscribe").count() == 1
+            view.close()
+
+        page.goto(links(digest)["unsubscribe"])
+        assert page.inner_text("h1") == "You are unsubscribed"
+        assert site.app.state.store.count_subscribers() == {"unsubscribed": 1}
+        context.close()

@@ -1,0 +1,81 @@
+"""The digest's pure parts: signed tokens, preference checks, periods and the schedule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dailypapers.digest import parse_periods
+from dailypapers.digest.compose import digest_period
+from dailypapers.digest.preferences import InvalidSubscription, check_email, check_preferences
+from dailypapers.digest.schedule import next_run, parse_schedule
+from dailypapers.digest.tokens import BadToken, Signer
+
+
+def test_token_round_trip_and_every_alteration_is_refused():
+    signer = Signer("k1")
+    token = signer.sign("unsubscribe", 42)
+    assert signer.verify(token, "unsubscribe") == 42
+    for n in range(len(token)):
+        if token[n] == ".":
+            continue
+        altered = token[:n] + ("A" if token[n] != "A" else "B") + token[n + 1 :]
+        with pytest.raises(BadToken):
+            signer.verify(altered, "unsubscribe")
+    with pytest.raises(BadToken):
+        Signer("another key").verify(token, "unsubscribe")
+    with pytest.raises(BadToken, match="something else"):
+        signer.verify(token, "manage")
+    with pytest.raises(BadToken, match="expired"):
+        signer.verify(signer.sign("confirm", 1, ttl_s=-1), "confirm")
+    for junk in ("", ".", "abc", "a.b.c", "\x00.\x00"):
+        with pytest.raises(BadToken):
+            signer.verify(junk, "unsubscribe")
+
+
+def test_email_checks():
+    assert check_email("  Ada@Example.ORG ") == "ada@example.org"
+    for bad in ("ada@example.org\r\nBcc: x@y.org", "ada@example.org\n", "ada\x00@example.org", "@example.org",
+                "ada@", "ada", "", "ada@exa mple.org"):  # fmt: skip
+        with pytest.raises(InvalidSubscription):
+            check_email(bad)
+
+
+def test_preferences_from_form_fields_and_lists():
+    prefs = check_preferences("weekly", "5", "graph neural\r\n\r\ncat:cs.LG\ngraph neural", "Ada Lovelace, Alan Turing,", "google")
+    assert prefs == {"frequency": "weekly", "top": 5, "searches": ["graph neural", "cat:cs.LG"],
+                     "authors": ["Ada Lovelace", "Alan Turing"], "organizations": ["google"]}  # fmt: skip
+    for bad in ({"frequency": "hourly"}, {"top": -1}, {"top": "many"}, {"top": 0}, {"top": 0, "searches": ["x" * 251]},
+                {"top": 1, "authors": ["a\x1bb"]}, {"top": 1, "organizations": [f"o{n}" for n in range(21)]}):  # fmt: skip
+        with pytest.raises(InvalidSubscription):
+            check_preferences(**bad)
+
+
+def test_default_periods():
+    # The latest day on the feed, and the latest finished week.
+    assert digest_period("daily", None, "2025-02-14", date(2025, 2, 17)).label == "2025-02-14"
+    assert digest_period("weekly", None, "2025-02-14", date(2025, 2, 17)).label == "2025-W07"  # week over
+    assert digest_period("weekly", None, "2025-02-12", date(2025, 2, 13)).label == "2025-W06"  # still running
+    assert [(f, p.label) for f, p in parse_periods("weekly:2025-W09", None)] == [("weekly", "2025-W09")]
+    assert [f for f, _ in parse_periods(None, "2025-02-14")] == ["daily", "weekly"]
+    for bad in ("hourly", "daily:2025-02-30", "weekly:2025-W60"):
+        with pytest.raises(ValueError):
+            parse_periods(bad, "2025-02-14")
+
+
+def test_schedule_daily_on_weekdays_weekly_on_its_day():
+    when, tz, monday = parse_schedule("07:30", "Europe/Berlin", "Monday")
+    friday_evening = datetime(2025, 2, 14, 20, 0, tzinfo=timezone.utc)
+    moment, due = next_run(friday_evening, when, tz, monday)
+    assert moment == datetime(2025, 2, 17, 7, 30, tzinfo=ZoneInfo("Europe/Berlin")) and due == ["daily", "weekly"]
+    tuesday_early = datetime(2025, 2, 18, 5, 0, tzinfo=timezone.utc)  # 06:00 in Berlin: today's run is ahead
+    assert next_run(tuesday_early, when, tz, monday) == (datetime(2025, 2, 18, 7, 30, tzinfo=tz), ["daily"])
+    _, _, sunday = parse_schedule("07:30", "UTC", "sunday")
+    saturday = datetime(2025, 2, 15, 12, 0, tzinfo=timezone.utc)
+    assert next_run(saturday, time(7, 30), ZoneInfo("UTC"), sunday)[1] == ["weekly"]
+    for bad in (("7h", "UTC", "monday"), ("25:00", "UTC", "monday"), ("07:00", "Mars/Olympus", "monday"),
+                ("07:00", "UTC", "someday")):  # fmt: skip
+        with pytest.raises(ValueError):
+            parse_schedule(*bad)
