@@ -193,6 +193,7 @@ class MailServer:
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
+        self.received_at: list[float] = []  # time.monotonic() of each message
         self.transactions = 0
         self.failures = 0
         rng, server = random.Random(seed), self
@@ -220,6 +221,7 @@ class MailServer:
                 return "250 OK"
 
             async def handle_DATA(self, smtp, session, envelope):  # noqa: N802
+                server.received_at.append(time.monotonic())
                 server.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
                 return "250 OK: queued"
 

@@ -79,3 +79,29 @@ def test_schedule_daily_on_weekdays_weekly_on_its_day():
                 ("07:00", "UTC", "someday")):  # fmt: skip
         with pytest.raises(ValueError):
             parse_schedule(*bad)
+
+
+def test_rendered_mail_parses_back_with_the_standard_library():
+    import email
+    import email.policy
+
+    from dailypapers.digest import Renderer
+    from dailypapers.digest.render import mime_alternative
+
+    renderer = Renderer("https://papers.example.org", "Papiers du jour", "Papiers du jour <digest@example.org>", Signer("k"))
+    paper = {"id": "2502.01234", "title": "Ünïcode & <b>bold</b> claims", "abstract": "Zürich " * 80, "upvotes": 3,
+             "authors": [{"name": f"Author {n}"} for n in range(9)], "organization": {"name": "acme", "fullname": "ACME Lab"},
+             "github_repo": "javascript:alert(1)", "project_page": "https://acme.example.org"}  # fmt: skip
+    mail = {"kind": "digest", "subscriber_id": 7, "feed_token": "t", "email": "r@example.org", "period": "weekly:2025-W07"}
+    raw = renderer.message(mail, [("Trending", [paper])])
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n")) and b"\n" not in raw.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Papiers du jour: 1 paper for Week 07 of 2025 (Feb 10 – Feb 16)"
+    assert parsed["Message-ID"] == "<digest.7.weekly.2025-W07@papers.example.org>"
+    assert parsed["List-Unsubscribe"].startswith("<https://papers.example.org/unsubscribe/")
+    text, html = parsed.get_body(("plain",)).get_content(), parsed.get_body(("html",)).get_content()
+    assert "Ünïcode & <b>bold</b> claims" in text and "Ünïcode &amp; &lt;b&gt;bold&lt;/b&gt; claims" in html
+    assert "javascript:" not in html and "https://acme.example.org" in html  # only http(s) links
+    assert "Author 5 and 3 more" in text and "ACME Lab" in text
+    with pytest.raises(ValueError):
+        mime_alternative({"To": "a@b.org\r\nBcc: c@d.org"}, "x", "y")

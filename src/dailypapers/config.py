@@ -47,6 +47,7 @@ SETTINGS = (
     Setting("smtp_username", "", "SMTP login (empty: none)."),
     Setting("smtp_password", "", "SMTP password."),
     Setting("smtp_timeout", 30.0, "Seconds to wait for the SMTP server."),
+    Setting("smtp_connections", 2, "SMTP connections used at once by `digest send`."),
     Setting("mail_rate", 0.0, "Most mails sent per second (0: as fast as the server takes them)."),
     Setting("mail_attempts", 6, "Tries per mail before a temporary SMTP failure counts as permanent."),
     Setting("mail_retry_base", 30.0, "Seconds before the first retry of a failed mail; doubled for each further try."),

@@ -83,11 +83,19 @@ class Composer:
 
     def sections(self, subscriber: dict) -> list[tuple[str, list[dict]]]:
         """The digest's sections, each with at least one paper; [] if there is nothing to send."""
-        wanted = self.candidates(subscriber)
-        seen: set[str] = set()
+        return self.sections_of([subscriber])[0]
+
+    def sections_of(self, subscribers: list[dict]) -> list[list[tuple[str, list[dict]]]]:
+        """`sections` for each of `subscribers`, asking the store once what they were already sent."""
+        wanted = [self.candidates(subscriber) for subscriber in subscribers]
+        sent: dict[int, set[str]] = {}
         if self.exclude_sent:
-            ids = list({p["id"] for _, papers, _ in wanted for p in papers})
-            seen = self.store.already_sent(subscriber["id"], ids) if ids else set()
+            ids = list({p["id"] for candidates in wanted for _, papers, _ in candidates for p in papers})
+            sent = self.store.already_sent([s["id"] for s in subscribers], ids)
+        return [self._pick(candidates, set(sent.get(s["id"], ()))) for s, candidates in zip(subscribers, wanted)]
+
+    @staticmethod
+    def _pick(wanted: list[tuple[str, list[dict], int]], seen: set[str]) -> list[tuple[str, list[dict]]]:
         sections = []
         for title, papers, take in wanted:
             fresh = [p for p in papers if p["id"] not in seen][:take]
@@ -102,14 +110,12 @@ def queue_digests(store, search, frequency: str, period: periods.Period, progres
     how many were queued. Committed in batches: an interrupted run queues the rest when rerun."""
     key = period_key(frequency, period)
     composer = Composer(store, search, period)
-    batch, queued = [], 0
-    for subscriber in store.subscribers_without(frequency, "digest", key):
-        sections = composer.sections(subscriber)
-        if sections:
-            batch.append((subscriber["id"], key, [[title, [p["id"] for p in papers]] for title, papers in sections]))
-        if len(batch) >= QUEUE_BATCH:
-            queued += store.queue_digests(batch)
-            batch = []
+    subscribers, queued = store.subscribers_without(frequency, "digest", key), 0
+    for start in range(0, len(subscribers), QUEUE_BATCH):
+        batch = subscribers[start : start + QUEUE_BATCH]
+        digests = [(subscriber["id"], key, [[title, [p["id"] for p in papers]] for title, papers in sections])
+                   for subscriber, sections in zip(batch, composer.sections_of(batch)) if sections]  # fmt: skip
+        queued += store.queue_digests(digests)
         if progress:
-            progress(1)
-    return queued + (store.queue_digests(batch) if batch else 0)
+            progress(len(batch))
+    return queued

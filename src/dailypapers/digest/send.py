@@ -1,10 +1,12 @@
 """Sending the outbox over SMTP: one connection for many mails, a configurable rate, retries with
 back-off, and a record of every mail's fate.
 
-A mail is marked sent in the database as soon as the server accepted it. A sender killed between the
-two (a window of one database write) leaves the mail claimed; when the claim lapses the mail is sent
-again, with the same Message-ID for digests. Nothing else can send a mail twice: mails are claimed
-before they are sent, so two senders (cron and `serve`, say) never hold the same mail.
+A mail is marked sent in the database as soon as the server accepted it. SMTP has no way to make the
+two one step: a sender killed in the millisecond between the server's "250 queued" and that record
+sends the mail again when rerun (at least once, never lost), with the same Message-ID for digests so
+the receiving side can drop the repeat. A kill at any other moment repeats nothing: the rerun takes
+over the dead sender's claimed mails (same host) or waits for its claims to lapse (CLAIM_HOLD), and
+mails are claimed before they are sent, so two senders (cron and `serve`, say) never hold the same mail.
 
 Failures: a 5xx answer for the recipient or the message is permanent (the mail is marked failed and
 its papers may go out in a later digest). A 4xx answer, a refused or dropped connection or a timeout
@@ -17,7 +19,9 @@ from __future__ import annotations
 import random
 import smtplib
 import ssl
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -69,16 +73,23 @@ def is_permanent(exc: Exception) -> bool:
 
 
 class Sender:
+    """Sends over `smtp_connections` connections at once: while one waits for the server's answer,
+    another renders and sends (a mail spends about as long waiting as being rendered)."""
+
     def __init__(self, store, config, renderer: Renderer, *, sleep=time.sleep):
         self.store, self.config, self.renderer, self.sleep = store, config, renderer, sleep
-        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()  # each thread's own SMTP connection
+        self._open: list[smtplib.SMTP] = []
         self._next_slot = 0.0
 
     def run(self, ids: list[int] | None = None, *, wait: bool = True, progress=None) -> SendReport:
         """Send the due mails (only `ids`, if given). With `wait`, keep going until no mail is pending,
         sleeping until retries are due; without, send what is due now and return."""
         report = SendReport()
-        batch = max(1, min(CLAIM_BATCH, int(self.config.mail_rate * CLAIM_HOLD.total_seconds() / 2))) if self.config.mail_rate > 0 else CLAIM_BATCH
+        rate = self.config.mail_rate
+        batch = max(1, min(CLAIM_BATCH, int(rate * CLAIM_HOLD.total_seconds() / 2))) if rate > 0 else CLAIM_BATCH
+        pool = ThreadPoolExecutor(max(1, self.config.smtp_connections), thread_name_prefix="smtp")
         try:
             while True:
                 mails = self.store.claim_mails(batch, CLAIM_HOLD, ids=ids)
@@ -89,15 +100,19 @@ class Sender:
                     self.sleep(max((due - datetime.now(timezone.utc)).total_seconds(), 0.0) + 0.01)
                     continue
                 papers = self._papers(mails)
-                for done, mail in enumerate(mails):
-                    try:
-                        self._send(mail, papers, report)
-                    except MailConfigError:
-                        self.store.release_mails([m["id"] for m in mails[done:]])
-                        raise
-                    if progress:
-                        progress(1)
+                handled: set[int] = set()
+                try:
+                    for mail_id in pool.map(lambda mail: self._send(mail, papers, report), mails):
+                        handled.add(mail_id)
+                        if progress:
+                            progress(1)
+                except MailConfigError:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    unsent = [m["id"] for m in mails if m["id"] not in handled]
+                    self.store.release_mails(unsent)  # a mail another thread finished meanwhile is not pending: untouched
+                    raise
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             self.close()
         return report
 
@@ -105,49 +120,76 @@ class Sender:
         ids = {paper_id for mail in mails for _, paper_ids in mail["papers"] for paper_id in paper_ids}
         return {paper["id"]: paper for paper in self.store.papers_by_ids(list(ids))} if ids else {}
 
-    def _send(self, mail: dict, papers: dict[str, dict], report: SendReport) -> None:
+    def _send(self, mail: dict, papers: dict[str, dict], report: SendReport) -> int:
         started = time.perf_counter()
         sections = [(title, [papers[i] for i in ids if i in papers]) for title, ids in mail["papers"]]
-        message = self.renderer.message(mail, sections)
-        report.render_s += time.perf_counter() - started
+        sender, recipients, message = self.renderer.envelope(mail, self.renderer.message(mail, sections))
+        rendered = time.perf_counter() - started
         self._pace()
         try:
-            if self._smtp is None:
-                self._smtp = connect(self.config)
-            self._smtp.send_message(message)
+            self._connection().sendmail(sender, recipients, message)
         except (smtplib.SMTPException, OSError) as exc:
             self._failed(mail, exc, report)
         else:
             self.store.mark_sent(mail["id"])
-            report.sent += 1
+            with self._lock:
+                report.sent += 1
+        with self._lock:
+            report.render_s += rendered
+        return mail["id"]
+
+    def _connection(self) -> smtplib.SMTP:
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is None:
+            smtp = self._local.smtp = connect(self.config)
+            with self._lock:
+                self._open.append(smtp)
+        return smtp
 
     def _failed(self, mail: dict, exc: Exception, report: SendReport) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
-            self.close()  # the connection is in an unknown state
+            self._drop_connection()  # it is in an unknown state
         attempts = mail["attempts"] + 1
         if is_permanent(exc) or attempts >= self.config.mail_attempts:
             self.store.mark_failed(mail["id"], error)
-            report.failed += 1
-            report.errors.append(f"{mail['email']}: {error}")
+            with self._lock:
+                report.failed += 1
+                report.errors.append(f"{mail['email']}: {error}")
         else:
             delay = self.config.mail_retry_base * 2 ** (attempts - 1) * random.uniform(0.8, 1.2)
             self.store.mark_retry(mail["id"], error, datetime.now(timezone.utc) + timedelta(seconds=delay))
-            report.retried += 1
+            with self._lock:
+                report.retried += 1
 
     def _pace(self) -> None:
-        """At most mail_rate mails per second."""
+        """At most mail_rate mails per second, over all connections."""
         if self.config.mail_rate <= 0:
             return
-        now = time.monotonic()
-        if self._next_slot > now:
-            self.sleep(self._next_slot - now)
-        self._next_slot = max(now, self._next_slot) + 1.0 / self.config.mail_rate
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.config.mail_rate
+        if slot > now:
+            self.sleep(slot - now)
+
+    def _drop_connection(self) -> None:
+        smtp = getattr(self._local, "smtp", None)
+        self._local.smtp = None
+        if smtp is not None:
+            with self._lock:
+                self._open.remove(smtp)
+            _quit(smtp)
 
     def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                self._smtp.close()
-            self._smtp = None
+        with self._lock:
+            connections, self._open = self._open, []
+        for smtp in connections:
+            _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

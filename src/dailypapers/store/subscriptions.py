@@ -19,6 +19,19 @@ import sqlalchemy as sa
 
 from .schema import meta, outbox, sent_papers, subscribers
 
+_SUBSCRIBERS = sa.bindparam("subscribers", expanding=True)
+_SENT_AMONG = sa.select(sent_papers.c.subscriber_id, sent_papers.c.paper_id).where(
+    sent_papers.c.subscriber_id.in_(_SUBSCRIBERS), sent_papers.c.paper_id.in_(sa.bindparam("papers", expanding=True)))
+_DIGESTS_OF = (outbox.c.kind == "digest", outbox.c.subscriber_id.in_(_SUBSCRIBERS),
+               outbox.c.period.in_(sa.bindparam("periods", expanding=True)))  # fmt: skip
+_QUEUED = sa.select(outbox.c.subscriber_id, outbox.c.period).where(*_DIGESTS_OF)
+_QUEUED_IDS = sa.select(outbox.c.subscriber_id, outbox.c.period, outbox.c.id).where(*_DIGESTS_OF)
+# Built once: one of these runs for every mail sent.
+_MAIL = outbox.update().where(outbox.c.id == sa.bindparam("mail_id"))
+_MARK_SENT = _MAIL.values(status="sent", sent_at=sa.bindparam("at"), claimed_until=None, attempts=outbox.c.attempts + 1)
+_MARK_RETRY = _MAIL.values(attempts=outbox.c.attempts + 1, last_error=sa.bindparam("error"), next_attempt_at=sa.bindparam("at"),
+                           claimed_until=None)  # fmt: skip
+_MARK_FAILED = _MAIL.values(status="failed", attempts=outbox.c.attempts + 1, last_error=sa.bindparam("error"), claimed_until=None)
 PREFERENCES = ("frequency", "top", "searches", "authors", "organizations")
 RESEND_AFTER = timedelta(minutes=10)  # a second confirmation request within this gets no second mail
 
@@ -123,31 +136,44 @@ class SubscriptionQueries:
             return dict(conn.execute(query).all())
 
     # -- the outbox -----------------------------------------------------------------------------------
-    def already_sent(self, subscriber_id: int, paper_ids: Sequence[str]) -> set[str]:
-        query = sa.select(sent_papers.c.paper_id).where(
-            sent_papers.c.subscriber_id == subscriber_id, sent_papers.c.paper_id.in_(list(paper_ids)))
-        with self.engine.connect() as conn:
-            return set(conn.execute(query).scalars())
+    def already_sent(self, subscriber_ids: Sequence[int], paper_ids: Sequence[str]) -> dict[int, set[str]]:
+        """Which of `paper_ids` each subscriber was already sent."""
+        found: dict[int, set[str]] = {}
+        if subscriber_ids and paper_ids:
+            with self.engine.connect() as conn:
+                for subscriber_id, paper_id in conn.execute(_SENT_AMONG, {"subscribers": list(subscriber_ids), "papers": list(paper_ids)}):
+                    found.setdefault(subscriber_id, set()).add(paper_id)
+        return found
 
     def queue_digests(self, digests: Sequence[tuple[int, str, list]], now: datetime | None = None) -> int:
         """Queue (subscriber id, period, sections) digests, sections being [title, [paper ids]] pairs, and
         record their papers as sent, in one transaction. A digest already queued for the subscriber and
-        period, or holding a paper the subscriber was already sent, is skipped; returns how many were queued."""
-        moment, queued = stamp(now), 0
+        period, or holding a paper the subscriber was already sent (a sender running alongside), is
+        skipped; returns how many were queued."""
+        moment = stamp(now)
+        digests = [d for d in digests if any(ids for _, ids in d[2])]
+        if not digests:
+            return 0
+        subscriber_ids = [subscriber_id for subscriber_id, _, _ in digests]
+        paper_ids = list({paper_id for _, _, sections in digests for _, ids in sections for paper_id in ids})
         with self.writer.begin() as conn:
-            for subscriber_id, period, sections in digests:
-                paper_ids = [paper_id for _, ids in sections for paper_id in ids]
-                exists = conn.execute(sa.select(outbox.c.id).where(
-                    outbox.c.subscriber_id == subscriber_id, outbox.c.kind == "digest", outbox.c.period == period)).first()  # fmt: skip
-                sent = conn.execute(sa.select(sent_papers.c.paper_id).where(
-                    sent_papers.c.subscriber_id == subscriber_id, sent_papers.c.paper_id.in_(paper_ids))).first()  # fmt: skip
-                if exists or sent or not paper_ids:
-                    continue
-                mail_id = self._queue(conn, subscriber_id, "digest", period, sections, moment)
-                conn.execute(sent_papers.insert(), [
-                    {"subscriber_id": subscriber_id, "paper_id": paper_id, "outbox_id": mail_id} for paper_id in paper_ids])  # fmt: skip
-                queued += 1
-        return queued
+            queued = set(conn.execute(_QUEUED, {"subscribers": subscriber_ids, "periods": list({p for _, p, _ in digests})}).all())
+            sent = {row.subscriber_id for row in conn.execute(_SENT_AMONG, {"subscribers": subscriber_ids, "papers": paper_ids})}
+            fresh = [d for d in digests if (d[0], d[1]) not in queued and d[0] not in sent]
+            if not fresh:
+                return 0
+            conn.execute(outbox.insert(), [
+                {"subscriber_id": subscriber_id, "kind": "digest", "period": period, "papers": sections, "status": "pending",
+                 "attempts": 0, "next_attempt_at": moment, "created_at": moment}
+                for subscriber_id, period, sections in fresh
+            ])  # fmt: skip
+            ids = {(r.subscriber_id, r.period): r.id for r in conn.execute(_QUEUED_IDS, {
+                "subscribers": [d[0] for d in fresh], "periods": list({d[1] for d in fresh})})}  # fmt: skip
+            conn.execute(sent_papers.insert(), [
+                {"subscriber_id": subscriber_id, "paper_id": paper_id, "outbox_id": ids[subscriber_id, period]}
+                for subscriber_id, period, sections in fresh for _, paper_ids in sections for paper_id in paper_ids
+            ])  # fmt: skip
+        return len(fresh)
 
     def _queue(self, conn, subscriber_id: int, kind: str, period: str, sections: list, moment: str) -> int:
         return conn.execute(outbox.insert().values(
@@ -199,19 +225,16 @@ class SubscriptionQueries:
 
     def mark_sent(self, mail_id: int, now: datetime | None = None) -> None:
         with self.writer.begin() as conn:
-            conn.execute(outbox.update().where(outbox.c.id == mail_id).values(
-                status="sent", sent_at=stamp(now), claimed_until=None, attempts=outbox.c.attempts + 1))  # fmt: skip
+            conn.execute(_MARK_SENT, {"mail_id": mail_id, "at": stamp(now)})
 
     def mark_retry(self, mail_id: int, error: str, at: datetime) -> None:
         with self.writer.begin() as conn:
-            conn.execute(outbox.update().where(outbox.c.id == mail_id).values(
-                attempts=outbox.c.attempts + 1, last_error=error[:1000], next_attempt_at=stamp(at), claimed_until=None))  # fmt: skip
+            conn.execute(_MARK_RETRY, {"mail_id": mail_id, "error": error[:1000], "at": stamp(at)})
 
     def mark_failed(self, mail_id: int, error: str) -> None:
         """Give up on a mail; its papers may go out in a later digest."""
         with self.writer.begin() as conn:
-            conn.execute(outbox.update().where(outbox.c.id == mail_id).values(
-                status="failed", attempts=outbox.c.attempts + 1, last_error=error[:1000], claimed_until=None))  # fmt: skip
+            conn.execute(_MARK_FAILED, {"mail_id": mail_id, "error": error[:1000]})
             conn.execute(sent_papers.delete().where(sent_papers.c.outbox_id == mail_id))
 
     def next_mail_due(self) -> datetime | None:
