@@ -72,7 +72,8 @@ def test_double_opt_in_digest_and_one_click_unsubscribe(site, mail_server, demo_
     answer = subscribe(site, email, frequency="daily", top=5, searches=["diffusion"])
     assert answer.status_code == 202 and answer.json()["status"] == "pending"
     [confirmation] = mails_to(mail_server, email)
-    assert "List-Unsubscribe" not in confirmation  # nobody is on a list before confirming
+    assert set(links(confirmation)) == {"confirm", "manage", "unsubscribe", "personal"}  # every mail has them all
+    assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     # Unconfirmed: the digest run mails nothing to this address.
     assert send_digests(demo_copy, mail_server).returncode == 0
@@ -345,3 +346,26 @@ def test_personal_feed_behind_a_secret_url(demo_copy, mail_server):
         assert "feed@example.org" not in feed.feed.title
         assert httpx.get(f"{server.url}/feeds/personal/{token[:-1]}x.rss").status_code == 404
         assert httpx.get(f"{server.url}/feeds/personal/{token}.atom").status_code == 200
+
+
+def test_subscription_requests_are_rate_limited_per_address(demo_copy, mail_server):
+    with LiveServer(demo_copy, subscribe_per_hour=3, **mail_settings(mail_server)) as server:
+        answers = [subscribe(server, f"flood{n}@example.org", top=3).status_code for n in range(5)]
+        assert answers == [202, 202, 202, 429, 429]
+        assert "too many" in subscribe(server, "x@example.org", top=3).json()["error"]
+        form = httpx.post(f"{server.url}/subscribe", data={"email": "y@example.org", "frequency": "daily", "top": "3"})
+        assert form.status_code == 429 and "try again" in form.text
+        store = server.app.state.store
+        assert store.count_subscribers() == {"pending": 3}
+
+
+def test_search_page_offers_its_search_by_email(site, mail_server, demo_copy):
+    page = httpx.get(f"{site.url}/search", params={"q": 'diffusion "video generation"'})
+    form = re.search(r'<form class="wrap footer-subscribe".*?</form>', page.text, re.S)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert fields == {"searches": "diffusion &#34;video generation&#34;", "top": "0"}
+    answer = httpx.post(f"{site.url}/subscribe", data={"email": "s@example.org", "frequency": "weekly",
+                                                       "searches": 'diffusion "video generation"', "top": "0"})  # fmt: skip
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    subscriber = site.app.state.store.subscriber(1)
+    assert (subscriber["searches"], subscriber["top"], subscriber["frequency"]) == (['diffusion "video generation"'], 0, "weekly")

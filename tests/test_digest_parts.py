@@ -105,3 +105,37 @@ def test_rendered_mail_parses_back_with_the_standard_library():
     assert "Author 5 and 3 more" in text and "ACME Lab" in text
     with pytest.raises(ValueError):
         mime_alternative({"To": "a@b.org\r\nBcc: c@d.org"}, "x", "y")
+
+
+def test_scheduler_runs_the_due_frequencies(monkeypatch):
+    import threading
+    from datetime import timedelta
+
+    from dailypapers.config import Config
+    from dailypapers.digest import schedule
+
+    ran, done = [], threading.Event()
+    moments = iter([timedelta(seconds=0.05), timedelta(hours=1)])
+    monkeypatch.setattr(schedule, "next_run", lambda now, *_: (now + next(moments), ["daily", "weekly"]))
+
+    def send(frequency):
+        ran.append(frequency)
+        if frequency == "weekly":
+            done.set()
+        raise RuntimeError("a failing run does not stop the schedule")  # logged, then the next one
+
+    scheduler = schedule.Scheduler(Config({"digest_timezone": "Europe/Berlin"}, environ={}), send)
+    scheduler.start()
+    assert done.wait(5)
+    scheduler.stop()
+    scheduler.join(5)
+    assert ran == ["daily", "weekly"] and not scheduler.is_alive()
+
+
+def test_serve_refuses_a_bad_schedule(tmp_path):
+    from conftest import run_cli
+
+    db = tmp_path / "x.db"
+    assert run_cli("--db", str(db), "stats").returncode == 0  # creates it
+    result = run_cli("--db", str(db), "serve", env={"DAILYPAPERS_DIGEST_SCHEDULE": "yes", "DAILYPAPERS_DIGEST_TIMEZONE": "Mars/Base"})
+    assert result.returncode == 1 and "not a time zone" in result.stderr

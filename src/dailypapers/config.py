@@ -51,6 +51,7 @@ SETTINGS = (
     Setting("mail_rate", 0.0, "Most mails sent per second (0: as fast as the server takes them)."),
     Setting("mail_attempts", 6, "Tries per mail before a temporary SMTP failure counts as permanent."),
     Setting("mail_retry_base", 30.0, "Seconds before the first retry of a failed mail; doubled for each further try."),
+    Setting("subscribe_per_hour", 10, "Subscription requests accepted per hour from one IP address (0: no limit)."),
     Setting("confirm_hours", 48, "Hours a subscription's confirmation link stays valid."),
     Setting("digest_schedule", False, "Let `serve` send the digests itself at digest_time (else use cron)."),
     Setting("digest_time", "07:00", "Time of day (HH:MM) the scheduled digests go out."),

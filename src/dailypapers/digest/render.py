@@ -1,6 +1,6 @@
 """Mails as messages: multipart (plain text + HTML) with the links and headers each kind needs.
 
-Every digest and notice carries a visible unsubscribe link and RFC 8058's one-click headers
+Every mail carries a visible unsubscribe link and RFC 8058's one-click headers
 (`List-Unsubscribe` with an https URL, `List-Unsubscribe-Post: List-Unsubscribe=One-Click`) and a
 signed link to the preferences page. A digest's Message-ID is made from the subscriber and period,
 so a receiving server can recognise a repeat.
@@ -113,11 +113,11 @@ class Renderer:
             "Date": formatdate(localtime=False, usegmt=True),
             "Message-ID": (f"<digest.{mail['subscriber_id']}.{mail['period'].replace(':', '.')}@{self.host}>"
                            if mail["kind"] == "digest" else make_msgid(domain=self.host)),  # fmt: skip
+            # in every mail, the confirmation too: "I did not ask for this" is one click
+            "List-Unsubscribe": f"<{context['unsubscribe']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{self.site_name} digest <digest.{self.host}>",
         }
-        if mail["kind"] != "confirm":
-            headers["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-            headers["List-Id"] = f"{self.site_name} digest <digest.{self.host}>"
         text = self.env.get_template(f"{mail['kind']}.txt").render(context)
         html = self.env.get_template(f"{mail['kind']}.html").render(context)
         return mime_alternative(headers, text, html)

@@ -16,6 +16,7 @@ from ..search import Search
 from ..store import Store
 from .cache import RenderCache
 from .periods import PeriodError
+from .ratelimit import RateLimiter
 
 HERE = Path(__file__).parent
 
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.state.store = store
     app.state.search = Search(store, config.index_dir or None)
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
+    app.state.subscribe_limit = RateLimiter(config.subscribe_per_hour, 3600)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates

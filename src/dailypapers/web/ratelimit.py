@@ -1,0 +1,39 @@
+"""A sliding-window rate limit kept in memory, per worker process: `hit(key)` counts a request and says
+how long to wait if there were already `limit` in the last `window_s` seconds.
+
+In memory is enough for what it guards here (a flood from one address); with several workers each
+counts its own share. Behind a reverse proxy, run uvicorn with --proxy-headers so the client's address
+is the one counted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+
+MAX_KEYS = 100_000  # the least recently seen are forgotten beyond this
+
+
+class RateLimiter:
+    def __init__(self, limit: int, window_s: float, clock=time.monotonic):
+        self.limit, self.window_s, self.clock = limit, window_s, clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float | None:
+        """None if allowed (and counted); else the seconds until the next request would be allowed."""
+        if self.limit <= 0:
+            return None
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.pop(key, None) or deque()
+            self._hits[key] = hits  # most recently seen last
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return hits[0] + self.window_s - now
+            hits.append(now)
+            while len(self._hits) > MAX_KEYS:
+                self._hits.popitem(last=False)
+        return None
