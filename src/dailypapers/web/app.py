@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..config import Config
+from ..digest.tokens import BadToken
 from ..search import Search
 from ..store import Store
 from .cache import RenderCache
@@ -48,6 +49,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    app.add_exception_handler(BadToken, subscriptions.bad_link)
 
     @app.exception_handler(PeriodError)
     async def period_error(request: Request, exc: PeriodError):

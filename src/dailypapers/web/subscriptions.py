@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import digest
-from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
-from ..digest.tokens import BadToken
 from ..digest.compose import Composer
+from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
+from ..digest.send import MailConfigError
+from ..digest.tokens import BadToken
 from .api import latest_day
 from .feeds import MEDIA, feed_response
 from .periods import Period
@@ -54,28 +55,40 @@ def _too_many(request: Request) -> str | None:
     return None if wait is None else f"too many subscription requests from your address: try again in {max(1, round(wait / 60))} minutes"
 
 
+def _renderer(request: Request) -> digest.Renderer:
+    """The site's mail renderer (it holds the signing key), made on first use."""
+    state = request.app.state
+    if getattr(state, "renderer", None) is None:
+        state.renderer = digest.renderer(state.store, state.config)
+    return state.renderer
+
+
 def _subscribe(request: Request, background: BackgroundTasks, email: str, preferences: dict) -> None:
     store, config = request.app.state.store, request.app.state.config
     subscriber, mail_id = store.subscribe(email, preferences)
     if mail_id is not None:
-        background.add_task(_send_now, store, config, mail_id)
+        background.add_task(_send_now, store, config, _renderer(request), mail_id)
 
 
-def _send_now(store, config, mail_id: int) -> None:
+def _send_now(store, config, renderer: digest.Renderer, mail_id: int) -> None:
     """Send one mail now, while the person waits for it; if the server is not reachable the mail stays
     in the outbox and `digest send` (or the schedule) retries it."""
     try:
-        digest.Sender(store, config, digest.renderer(store, config)).run(ids=[mail_id], wait=False)
-    except digest.send.MailConfigError:
-        pass  # recorded nowhere else: `digest send` will say it plainly
+        digest.Sender(store, config, renderer).run(ids=[mail_id], wait=False)
+    except MailConfigError:
+        pass  # the mail stays pending; `digest send` reports the settings problem
 
 
 def _verified(request: Request, token: str, purpose: str) -> dict:
-    signer = digest.signer(request.app.state.store, request.app.state.config)
-    subscriber = request.app.state.store.subscriber(signer.verify(token, purpose))
+    """The subscriber a link was signed for; BadToken (answered by `bad_link`) if it is not valid."""
+    subscriber = request.app.state.store.subscriber(_renderer(request).signer.verify(token, purpose))
     if subscriber is None:
         raise BadToken("this subscription no longer exists")
     return subscriber
+
+
+def bad_link(request: Request, exc: BadToken) -> Response:
+    return _message(request, "This link does not work", str(exc), 400)
 
 
 def _form_preferences(form) -> dict:
@@ -130,44 +143,36 @@ async def subscribe_form(request: Request, background: BackgroundTasks):
 
 @router.get("/subscriptions/confirm/{token}", include_in_schema=False)
 def confirm(request: Request, token: str):
-    try:
-        subscriber = _verified(request, token, "confirm")
-    except BadToken as exc:
-        return _message(request, "This link does not work", str(exc), 400)
+    subscriber = _verified(request, token, "confirm")
     store = request.app.state.store
     if not store.set_subscriber_status(subscriber["id"], "confirmed", only_from=["pending"]) and subscriber["status"] != "confirmed":
         return _message(request, "This link does not work", "this subscription was cancelled: subscribe again to get a new link", 400)
-    manage = digest.renderer(store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])["manage"]
+    manage = _renderer(request).links(subscriber["id"], subscriber["feed_token"])["manage"]
     what = "every weekday" if subscriber["frequency"] == "daily" else "every week"
     return _message(request, "You are subscribed", f"Papers will reach {subscriber['email']} {what}.", manage=manage)
 
 
 @router.get("/subscriptions/manage/{token}", include_in_schema=False)
 def manage_page(request: Request, token: str):
-    try:
-        subscriber = _verified(request, token, "manage")
-    except BadToken as exc:
-        return _message(request, "This link does not work", str(exc), 400)
+    subscriber = _verified(request, token, "manage")
     return _manage(request, token, subscriber)
 
 
 def _manage(request: Request, token: str, subscriber: dict, status: int = 200, **context) -> Response:
-    links = digest.renderer(request.app.state.store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])
+    links = _renderer(request).links(subscriber["id"], subscriber["feed_token"])
     links = {name: urlsplit(url).path for name, url in links.items()}  # this site's pages, wherever it is served
     return _page(request, "subscription.html", status, view="manage", values=subscriber, token=token, links=links, **context)
 
 
 @router.post("/subscriptions/manage/{token}", include_in_schema=False)
 async def manage_save(request: Request, token: str):
-    try:
-        subscriber = _verified(request, token, "manage")
-    except BadToken as exc:
-        return _message(request, "This link does not work", str(exc), 400)
+    subscriber = _verified(request, token, "manage")
     form = await request.form()
     try:
         preferences = _form_preferences(form)
     except InvalidSubscription as exc:
-        return _manage(request, token, {**subscriber, **{k: form.get(k, "") for k in form}}, 422, error=str(exc))
+        typed = {key: form.get(key, "") for key in ("frequency", "top", "searches", "authors", "organizations")}
+        return _manage(request, token, {**subscriber, **typed}, 422, error=str(exc))
     store = request.app.state.store
     store.update_preferences(subscriber["id"], preferences)
     store.set_subscriber_status(subscriber["id"], "confirmed", only_from=["unsubscribed"])
@@ -177,16 +182,12 @@ async def manage_save(request: Request, token: str):
 @router.api_route("/unsubscribe/{token}", methods=["GET", "POST"], include_in_schema=False)
 def unsubscribe(request: Request, token: str):
     """The visible link (GET) and RFC 8058 one-click (POST) both unsubscribe at once."""
-    try:
-        subscriber = _verified(request, token, "unsubscribe")
-    except BadToken as exc:
-        return _message(request, "This link does not work", str(exc), 400)
+    subscriber = _verified(request, token, "unsubscribe")
     store = request.app.state.store
     store.set_subscriber_status(subscriber["id"], "unsubscribed", only_from=["pending", "confirmed"])
-    manage = digest.renderer(store, request.app.state.config).links(subscriber["id"], subscriber["feed_token"])["manage"]
+    manage = _renderer(request).links(subscriber["id"], subscriber["feed_token"])["manage"]
     return _message(request, "You are unsubscribed", f"No more mail will be sent to {subscriber['email']}.", manage=manage,
                     resubscribe=True)  # fmt: skip
-
 
 
 @router.get("/feeds/personal/{token}.{fmt}", tags=["feeds"], summary="A subscriber's personal feed (the link is in every digest)")
