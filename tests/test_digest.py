@@ -369,3 +369,56 @@ def test_search_page_offers_its_search_by_email(site, mail_server, demo_copy):
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     subscriber = site.app.state.store.subscriber(1)
     assert (subscriber["searches"], subscriber["top"], subscriber["frequency"]) == (['diffusion "video generation"'], 0, "weekly")
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    import shutil
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_tls_and_login_from_the_settings(demo_copy, certificate, security):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, smtp, session, envelope):  # noqa: N802
+            received.append((session.authenticated, envelope.rcpt_tos))
+            return "250 OK"
+
+    def login(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"digest", b"s3cret"), handled=False)
+
+    port = __import__("conftest").free_port()
+    # aiosmtpd cannot tell that an implicit-TLS session is encrypted: let it offer AUTH there
+    tls = {"tls_context": context, "require_starttls": True} if security == "starttls" else {"ssl_context": context, "auth_require_tls": False}
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=login, auth_required=True, **tls)
+    confirmed(demo_copy, "secure@example.org", top=2)
+    env = {"DAILYPAPERS_SMTP_HOST": "127.0.0.1", "DAILYPAPERS_SMTP_PORT": str(port), "DAILYPAPERS_SMTP_SECURITY": security,
+           "DAILYPAPERS_SMTP_USERNAME": "digest", "SSL_CERT_FILE": str(cert)}  # fmt: skip
+    controller.start()
+    try:
+        wrong = run_cli("--db", str(demo_copy), "digest", "send", "--period", "daily", env={**env, "DAILYPAPERS_SMTP_PASSWORD": "nope"})
+        assert wrong.returncode == 1 and "refused the settings" in wrong.stderr and received == []
+        right = run_cli("--db", str(demo_copy), "digest", "send", "--period", "daily", env={**env, "DAILYPAPERS_SMTP_PASSWORD": "s3cret"})
+        assert right.returncode == 0, right.stderr
+        assert received == [(True, ["secure@example.org"])]
+    finally:
+        controller.stop()
