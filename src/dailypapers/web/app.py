@@ -18,6 +18,7 @@ from ..store import Store
 from .cache import RenderCache
 from .periods import PeriodError
 from .ratelimit import RateLimiter
+from .security import SecurityHeaders
 
 HERE = Path(__file__).parent
 
@@ -49,6 +50,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
 
     app.add_exception_handler(BadToken, subscriptions.bad_link)
 

@@ -1,0 +1,65 @@
+"""Security that holds for every page: headers, and hostile text that stays text in a real browser."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conftest import LiveServer
+from test_browser import browser  # noqa: F401  (the Chromium fixture)
+from dailypapers.records import PaperRecord
+from dailypapers.search import Search
+from dailypapers.store import Store
+
+SCRIPT = "<script>window.__xss = 1; alert('xss')</script>"
+IMG = "<img src=x onerror=\"window.__xss = 2; alert('img')\">"
+HOSTILE = PaperRecord(
+    id="2608.99999", source="hf", observed="2026-08-21",
+    title=f"Attention {SCRIPT} is {IMG} all",
+    abstract=f"We show {IMG} and {SCRIPT} and <a href=\"javascript:window.__xss=3\">click</a> nothing runs.",
+    authors=[{"name": f"Mallory {SCRIPT}"}, {"name": f"Eve {IMG}"}],
+    featured_on=["2026-08-21"], upvotes=999, submitted_at="2026-08-21T08:00:00.000Z",
+    organization={"name": "evil", "fullname": f"Evil {IMG} Org", "avatar": "javascript:window.__xss=4"},
+    github_repo="javascript:window.__xss=5", project_page="javascript:window.__xss=6", published_at="2026-08-20",
+)  # fmt: skip
+
+
+@pytest.fixture
+def hostile_site(demo_copy):
+    store = Store(demo_copy)
+    store.apply([HOSTILE])
+    Search(store, encoder=None).refresh()
+    store.close()
+    with LiveServer(demo_copy) as server:
+        yield server
+
+
+def test_security_headers_everywhere(live_demo):
+    for path in ("/", "/api/daily_papers", "/feeds/daily.rss", "/static/style.css", "/search?q=x", "/nowhere"):
+        headers = httpx.get(live_demo.url + path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+        assert "script-src 'self'" in headers["content-security-policy"] and "unsafe-inline" not in headers["content-security-policy"]
+
+
+@pytest.mark.browser
+def test_hostile_paper_text_is_inert_in_a_browser(browser, hostile_site):
+    """Title, abstract, authors, organization and links full of script: every page shows them as text."""
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for path in ("/", "/papers/date/2026-08-21", "/papers/2608.99999", "/search?q=attention+mallory", "/papers/week/2026-W34"):
+        page.goto(hostile_site.url + path)
+        assert page.evaluate("window.__xss") is None, path
+        assert page.locator("script").count() == 0, path  # the site has no script of its own
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+        assert not [h for h in hrefs if h.strip().lower().startswith("javascript:")], path
+    page.goto(hostile_site.url + "/papers/2608.99999")
+    assert SCRIPT in page.inner_text("h1")  # shown, as text
+    for link in page.locator("a").all():  # clicking every link on the page runs nothing either
+        if (link.get_attribute("href") or "").startswith("/"):
+            continue
+        assert not (link.get_attribute("href") or "").lower().startswith("javascript")
+    assert dialogs == []
+    context.close()
