@@ -422,3 +422,30 @@ def settings(config: Config) -> None:
 from .digest.commands import digest as _digest_commands  # noqa: E402  (registered here, written beside the digests)
 
 main.add_command(_digest_commands)
+
+
+@main.group()
+def users() -> None:
+    """Accounts: create the first administrator, or any account, from the command line."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", required=True, help="The account's email address.")
+@click.option("--admin", "role", flag_value="admin", help="An administrator (attaches organizations, moderates).")
+@click.option("--moderator", "role", flag_value="moderator", help="A moderator (hides comments).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+@click.pass_obj
+def users_create(config: Config, username: str, email: str, role: str | None, password_stdin: bool) -> None:
+    """Create an account (asks for its password)."""
+    from . import accounts
+    from .store.accounts import UserExists
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        name = accounts.check_username(username)
+        user = _store(config).create_user(name, accounts.check_account_email(email),
+                                          accounts.hash_password(accounts.check_password(password, name)), role or "user")  # fmt: skip
+    except (accounts.InvalidAccount, UserExists) as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"created {user['role']} {user['username']} <{user['email']}>")

@@ -38,6 +38,13 @@ SETTINGS = (
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
     Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
     Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
+    # -- accounts ---------------------------------------------------------------------------------------
+    Setting("secure_cookies", False, "Mark session cookies Secure (set it when the site is served over https)."),
+    Setting("session_days", 30, "Days a login lasts."),
+    Setting("signups_per_hour", 5, "Accounts one IP address may create per hour (0: no limit)."),
+    Setting("logins_per_hour", 30, "Log-in attempts per hour from one IP address (0: no limit)."),
+    Setting("failed_logins", 10, "Failed log-ins per hour to one account before it is paused for that hour."),
+    Setting("votes_per_minute", 60, "Upvotes (and their withdrawals) per minute by one account (0: no limit)."),
     # -- email ------------------------------------------------------------------------------------------
     Setting("secret_key", "", "Key that signs the links in emails (default: a random key kept in the database)."),
     Setting("mail_from", "dailypapers <digest@localhost>", "From address of confirmation mails and digests."),

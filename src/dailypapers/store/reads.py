@@ -7,11 +7,13 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..rank import trending
-from .schema import featured, meta, organizations, papers
+from .schema import featured, meta, organizations, papers, votes
 
 SORTS = ("upvotes", "publishedAt", "trending")
 
-_PAPER_COLUMNS = [c for c in papers.c if c.name not in ("bib_rank", "bib_observed", "daily_observed")]
+# A paper's upvotes: its source's count (Hugging Face's, as last ingested) plus this site's own votes.
+UPVOTES = (papers.c.upvotes + sa.select(sa.func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery()).label("upvotes")
+_PAPER_COLUMNS = [UPVOTES if c.name == "upvotes" else c for c in papers.c if c.name not in ("bib_rank", "bib_observed", "daily_observed")]
 _PAPER_SELECT = sa.select(
     *_PAPER_COLUMNS, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar")
 ).select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
@@ -56,7 +58,7 @@ class ReadQueries:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}")
         day = sa.func.min(featured.c.day).label("day")
         query = (
-            sa.select(papers.c.pk, papers.c.id, papers.c.upvotes, papers.c.submitted_at, day)
+            sa.select(papers.c.pk, papers.c.id, UPVOTES, papers.c.submitted_at, day)
             .select_from(featured.join(papers, papers.c.id == featured.c.paper_id))
             .where(featured.c.day.between(start.isoformat(), end.isoformat()))
             .group_by(papers.c.pk)
@@ -123,7 +125,7 @@ class ReadQueries:
         query = (
             sa.select(papers.c.pk, papers.c.seq, papers.c.title, papers.c.authors, papers.c.abstract, papers.c.categories,
                       papers.c.organization, organizations.c.fullname.label("org_fullname"), papers.c.published_at,
-                      papers.c.upvotes, first_day)  # fmt: skip
+                      UPVOTES, first_day)  # fmt: skip
             .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
             .where(papers.c.seq > seq)
             .order_by(papers.c.seq)

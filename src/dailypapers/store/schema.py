@@ -152,3 +152,50 @@ sent_papers = Table(
     Column("paper_id", String, primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
 )
+
+# -- the community (accounts, votes) --------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String, nullable=False, unique=True),  # lower-cased; letters, digits, - and _
+    Column("email", String, nullable=False, unique=True),  # lower-cased
+    Column("password_hash", String, nullable=False),  # argon2id
+    Column("role", String, nullable=False),  # "user", "moderator" or "admin"
+    Column("created_at", String, nullable=False),
+)
+
+# A logged-in browser: the cookie holds a random token, the table only its SHA-256.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf", String, nullable=False),  # the token every form of this session must carry
+    Column("created_at", String, nullable=False),
+    Column("expires_at", String, nullable=False),
+)
+
+# Personal API tokens (Authorization: Bearer ...) for the write API; only their SHA-256 is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String, nullable=False),
+    Column("token_hash", String, nullable=False, unique=True),
+    Column("created_at", String, nullable=False),
+    Column("last_used_at", String),
+    Column("revoked_at", String),
+)
+
+# One upvote per user and paper. A paper's count shown everywhere is its source's count plus these.
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("paper_id", String, ForeignKey("papers.id"), primary_key=True),
+    Column("created_at", String, nullable=False),
+    Index("ix_votes_paper_id", "paper_id"),
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -43,8 +45,10 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
-    from . import api, feeds, pages, subscriptions
+    from . import api, community, feeds, pages, subscriptions
 
+    app.state.limits = community.limiters(config)
+    app.include_router(community.router)  # before the others: /papers/{id}/upvote beside /papers/{id}
     app.include_router(api.router)
     app.include_router(subscriptions.router)
     app.include_router(feeds.router)
@@ -53,6 +57,15 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.add_middleware(SecurityHeaders)
 
     app.add_exception_handler(BadToken, subscriptions.bad_link)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        """Refusals (401, 403, 429) say why in the usual shape; other API errors keep FastAPI's."""
+        if _is_api(request) and exc.status_code not in (401, 403, 429):
+            return await http_exception_handler(request, exc)
+        response = _error(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(PeriodError)
     async def period_error(request: Request, exc: PeriodError):
@@ -69,9 +82,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     return app
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/feeds/", "/openapi")) or request.url.path.endswith(".md")
+
+
 def _error(request: Request, status: int, message: str):
     """JSON for the API and feeds, an HTML page for pages."""
-    if request.url.path.startswith(("/api/", "/feeds/", "/openapi")) or request.url.path.endswith(".md"):
+    if _is_api(request):
         return JSONResponse({"error": message}, status_code=status)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..search.query import parse as parse_query
 from . import periods
+from .auth import SESSION_COOKIE, current_user
 from .cache import Body, cached, respond
 from .api import LATEST_DAY_KEY, _paper_or_404
 from .api import latest_day as _latest_day
@@ -45,18 +46,26 @@ class _BadRequest(Exception):
 
 
 async def _cached(request: Request, key, render):
+    if request.cookies.get(SESSION_COOKIE) and await run_in_threadpool(current_user, request):
+        return await run_in_threadpool(render)  # a logged-in reader's page is theirs (header, their votes)
     return await cached(request.app.state.cache, key, render)
 
 
 async def _cached_page(request: Request, key, render) -> Body:
-    return await cached(request.app.state.cache, key, lambda: Body(render()))
+    return await _cached(request, key, lambda: Body(render()))
 
 
 # -- small helpers -----------------------------------------------------------------------------------
 
 
 def _render(request: Request, template: str, **context) -> str:
-    return request.app.state.templates.get_template(template).render(context)
+    """A template with the reader (None if not logged in) and, for a reader, which shown papers they upvoted."""
+    user = current_user(request) if request.cookies.get(SESSION_COOKIE) else None
+    if user:
+        shown = [c["id"] for c in context.get("cards") or []] + ([context["paper"]["id"]] if context.get("paper") else [])
+        context["voted"] = request.app.state.store.voted(user["id"], shown) if shown else set()
+        context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return request.app.state.templates.get_template(template).render({"user": user, **context})
 
 
 def _html(request: Request, body: Body | str, status: int = 200) -> Response:

@@ -21,8 +21,9 @@ class RateLimiter:
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> float | None:
-        """None if allowed (and counted); else the seconds until the next request would be allowed."""
+    def hit(self, key: str, count: bool = True) -> float | None:
+        """None if allowed (and counted, unless `count` is false); else the seconds until the next
+        request would be allowed."""
         if self.limit <= 0:
             return None
         now = self.clock()
@@ -33,7 +34,8 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= self.limit:
                 return hits[0] + self.window_s - now
-            hits.append(now)
+            if count:
+                hits.append(now)
             while len(self._hits) > MAX_KEYS:
                 self._hits.popitem(last=False)
         return None

@@ -1,0 +1,184 @@
+"""Accounts and upvotes: sign up, log in, log out, API tokens in Settings, and voting (pages and API).
+
+Log-in answers "wrong username or password" whether or not the account exists, and takes as long
+either way (accounts.verify_password). Sign-up, log-in and voting are rate-limited (429).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from .. import accounts
+from ..store.accounts import UserExists
+from .api import _paper_or_404, latest_day
+from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user
+from .pages import _html, _nav, _render
+from .ratelimit import RateLimiter
+
+router = APIRouter()
+WRONG_LOGIN = "wrong username or password"
+
+
+def limiters(config) -> dict[str, RateLimiter]:
+    return {
+        "signup": RateLimiter(config.signups_per_hour, 3600),
+        "login": RateLimiter(config.logins_per_hour, 3600),
+        "failed_login": RateLimiter(config.failed_logins, 3600),
+        "vote": RateLimiter(config.votes_per_minute, 60),
+    }
+
+
+def _limit(request: Request, name: str, key: str, count: bool = True) -> None:
+    wait = request.app.state.limits[name].hit(key, count)
+    if wait is not None:
+        raise HTTPException(429, f"too many attempts: try again in {max(1, round(wait / 60))} minutes",
+                            headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _page(request: Request, status: int = 200, **context) -> Response:
+    return _html(request, _render(request, "account.html", nav=_nav(latest_day(request)), **context), status)
+
+
+def _local(path: str | None) -> str:
+    """A redirect target on this site only (no //other.host, no scheme)."""
+    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
+        return "/"
+    return path
+
+
+def _log_in(request: Request, user: dict, to: str) -> Response:
+    config, store = request.app.state.config, request.app.state.store
+    token, token_hash = accounts.new_secret()
+    expires = datetime.now(timezone.utc) + timedelta(days=config.session_days)
+    store.create_session(user["id"], token_hash, accounts.new_secret()[0], expires)
+    response = RedirectResponse(_local(to), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=config.session_days * 86400, httponly=True, samesite="lax",
+                        secure=config.secure_cookies, path="/")  # fmt: skip
+    return response
+
+
+# -- sign up, log in, log out --------------------------------------------------------------------------
+
+
+@router.get("/signup", include_in_schema=False)
+def signup_page(request: Request):
+    return _page(request, view="signup")
+
+
+@router.post("/signup", include_in_schema=False)
+async def signup(request: Request):
+    check_same_origin(request)
+    form = await request.form()
+    values = {"username": str(form.get("username", "")), "email": str(form.get("email", ""))}
+    try:
+        username = accounts.check_username(values["username"])
+        email = accounts.check_account_email(values["email"])
+        password = accounts.check_password(str(form.get("password", "")), username)
+    except accounts.InvalidAccount as exc:
+        return _page(request, 422, view="signup", error=str(exc), values=values)
+    _limit(request, "signup", _client(request))
+    password_hash = await run_in_threadpool(accounts.hash_password, password)  # ~50 ms of CPU: off the event loop
+    try:
+        user = request.app.state.store.create_user(username, email, password_hash)
+    except UserExists as exc:
+        return _page(request, 422, view="signup", error=str(exc), values=values)
+    return _log_in(request, user, "/")
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/"):
+    return _page(request, view="login", next=_local(next))
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request):
+    check_same_origin(request)
+    form = await request.form()
+    name, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
+    _limit(request, "login", _client(request))
+    _limit(request, "failed_login", name, count=False)  # the same answer for accounts that do not exist
+    found = request.app.state.store.login_candidate(name) if name else None
+    user, password_hash = found if found else (None, None)
+    if not await run_in_threadpool(accounts.verify_password, password_hash, password):
+        request.app.state.limits["failed_login"].hit(name)
+        return _page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=_local(form.get("next")))
+    if accounts.needs_rehash(password_hash):
+        request.app.state.store.set_password_hash(user["id"], accounts.hash_password(password))
+    return _log_in(request, user, str(form.get("next", "/")))
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request):
+    form_user(request, await request.form())
+    request.app.state.store.end_session(accounts.secret_hash(request.cookies[SESSION_COOKIE]))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- settings: API tokens -------------------------------------------------------------------------------
+
+
+@router.get("/settings", include_in_schema=False)
+def settings_page(request: Request):
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/settings", status_code=303)
+    return _page(request, view="settings", tokens=request.app.state.store.api_tokens(user["id"]))
+
+
+@router.post("/settings/tokens", include_in_schema=False)
+async def create_token(request: Request):
+    form = await request.form()
+    user = form_user(request, form)
+    name = " ".join(str(form.get("name", "")).split())[:60] or "API token"
+    token, token_hash = accounts.new_secret()
+    store = request.app.state.store
+    store.create_api_token(user["id"], name, token_hash)
+    return _page(request, 201, view="settings", tokens=store.api_tokens(user["id"]), new_token=token, new_name=name)
+
+
+@router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
+async def revoke_token(request: Request, token_id: int):
+    user = form_user(request, await request.form())
+    if not request.app.state.store.revoke_api_token(user["id"], token_id):
+        raise HTTPException(404, "no such token of yours")
+    return RedirectResponse("/settings", status_code=303)
+
+
+# -- upvotes --------------------------------------------------------------------------------------------
+
+
+def _vote(request: Request, user: dict, paper_id: str, up: bool) -> dict:
+    paper = _paper_or_404(request, paper_id)
+    _limit(request, "vote", f"user:{user['id']}")
+    request.app.state.store.set_vote(user["id"], paper["id"], up)
+    return {"id": paper["id"], "upvoted": up, "upvotes": request.app.state.store.paper(paper["id"])["upvotes"]}
+
+
+@router.post("/papers/{paper_id:path}/upvote", include_in_schema=False)
+async def upvote_form(request: Request, paper_id: str):
+    form = await request.form()
+    user = form_user(request, form)
+    result = await run_in_threadpool(_vote, request, user, paper_id, form.get("up", "1") != "0")
+    return RedirectResponse(_local(str(form.get("back", "")) or f"/papers/{result['id']}"), status_code=303)
+
+
+@router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Upvote a paper (API token)")
+def upvote_api(request: Request, paper_id: str, user: dict = Depends(api_user)):
+    """Idempotent: upvoting twice counts once. Answers the paper's new count."""
+    return JSONResponse(_vote(request, user, paper_id, True))
+
+
+@router.delete("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Take back an upvote (API token)")
+def remove_upvote_api(request: Request, paper_id: str, user: dict = Depends(api_user)):
+    return JSONResponse(_vote(request, user, paper_id, False))
