@@ -170,10 +170,10 @@ def catalog_dump(db: Path) -> dict:
     return {"papers": papers, "featured": featured, "organizations": organizations}
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300, input_text: str | None = None):
     import subprocess
 
-    return subprocess.run([*dailypapers_cmd(), *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([*dailypapers_cmd(), *args], capture_output=True, text=True, timeout=timeout, input=input_text,
                           env={**os.environ, **(env or {})})  # fmt: skip
 
 

@@ -66,6 +66,11 @@ class RenderCache:
                 self._generation = generation
         return self._generation
 
+    def changed(self) -> None:
+        """This process changed the catalog: look at the generation on the next request, not within
+        `check_every` (other worker processes notice within `check_every`)."""
+        self._checked = float("-inf")
+
     def peek(self, key: Hashable) -> tuple[bool, object]:
         """(True, value) if `key` is cached, else (False, None); renders nothing."""
         if self.size <= 0:

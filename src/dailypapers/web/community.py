@@ -161,7 +161,8 @@ async def revoke_token(request: Request, token_id: int):
 def _vote(request: Request, user: dict, paper_id: str, up: bool) -> dict:
     paper = _paper_or_404(request, paper_id)
     _limit(request, "vote", f"user:{user['id']}")
-    request.app.state.store.set_vote(user["id"], paper["id"], up)
+    if request.app.state.store.set_vote(user["id"], paper["id"], up):
+        request.app.state.cache.changed()  # this worker's cached pages show the new count at once
     return {"id": paper["id"], "upvoted": up, "upvotes": request.app.state.store.paper(paper["id"])["upvotes"]}
 
 
