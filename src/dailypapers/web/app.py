@@ -48,11 +48,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     from . import api, community, feeds, pages, subscriptions
 
     app.state.limits = community.limiters(config)
-    app.include_router(community.router)  # before the others: /papers/{id}/upvote beside /papers/{id}
+    # The hot read routes first: every request tries the routes in this order. A write such as
+    # POST /papers/{id}/upvote only partly matches GET /papers/{id} and goes on to its own route.
     app.include_router(api.router)
-    app.include_router(subscriptions.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(subscriptions.router)
+    app.include_router(community.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
 
