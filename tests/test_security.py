@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from conftest import LiveServer
-from test_browser import browser  # noqa: F401  (the Chromium fixture)
 from dailypapers.records import PaperRecord
 from dailypapers.search import Search
 from dailypapers.store import Store

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .compose import Composer, digest_period, period_key, queue_digests
+from .compose import Composer, compose, digest_period, period_key, queue_digests
 from .render import Renderer
 from .send import Sender, SendReport
 from .tokens import Signer
@@ -63,14 +63,10 @@ def send(store, search, config, targets, *, wait: bool = True, progress=None) ->
 
 def preview(store, search, targets) -> list[tuple[dict, str, list]]:
     """What `queue` would queue, queueing nothing: (subscriber, period key, sections)."""
-    found = []
-    for frequency, period in targets:
-        composer = Composer(store, search, period)
-        for subscriber in store.subscribers_without(frequency, "digest", period_key(frequency, period)):
-            sections = composer.sections(subscriber)
-            if sections:
-                found.append((subscriber, period_key(frequency, period), sections))
-    return found
+    return [(subscriber, period_key(frequency, period), sections)
+            for frequency, period in targets
+            for composed, _ in compose(store, search, frequency, period)
+            for subscriber, sections in composed]  # fmt: skip
 
 
 __all__ = ["Composer", "DigestRun", "Renderer", "SendReport", "Sender", "Signer", "parse_periods", "preview", "queue",

@@ -105,17 +105,23 @@ class Composer:
         return sections
 
 
+def compose(store, search, frequency: str, period: periods.Period):
+    """(subscriber, sections) for every confirmed `frequency` subscriber who has no digest for the period
+    yet and has something to receive, in batches of QUEUE_BATCH (a list per batch)."""
+    composer = Composer(store, search, period)
+    subscribers = store.subscribers_without(frequency, "digest", period_key(frequency, period))
+    for start in range(0, len(subscribers), QUEUE_BATCH):
+        batch = subscribers[start : start + QUEUE_BATCH]
+        yield [(subscriber, sections) for subscriber, sections in zip(batch, composer.sections_of(batch)) if sections], len(batch)
+
+
 def queue_digests(store, search, frequency: str, period: periods.Period, progress=None) -> int:
     """Queue this period's digest for every confirmed `frequency` subscriber who has none yet; returns
     how many were queued. Committed in batches: an interrupted run queues the rest when rerun."""
-    key = period_key(frequency, period)
-    composer = Composer(store, search, period)
-    subscribers, queued = store.subscribers_without(frequency, "digest", key), 0
-    for start in range(0, len(subscribers), QUEUE_BATCH):
-        batch = subscribers[start : start + QUEUE_BATCH]
-        digests = [(subscriber["id"], key, [[title, [p["id"] for p in papers]] for title, papers in sections])
-                   for subscriber, sections in zip(batch, composer.sections_of(batch)) if sections]  # fmt: skip
-        queued += store.queue_digests(digests)
+    key, queued = period_key(frequency, period), 0
+    for composed, considered in compose(store, search, frequency, period):
+        queued += store.queue_digests([(subscriber["id"], key, [[title, [p["id"] for p in papers]] for title, papers in sections])
+                                       for subscriber, sections in composed])  # fmt: skip
         if progress:
-            progress(len(batch))
+            progress(considered)
     return queued

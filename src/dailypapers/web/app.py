@@ -19,7 +19,7 @@ from ..search import Search
 from ..store import Store
 from .cache import RenderCache
 from .periods import PeriodError
-from .ratelimit import RateLimiter
+from .ratelimit import site_limits
 from .security import SecurityHeaders
 
 HERE = Path(__file__).parent
@@ -40,14 +40,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.state.store = store
     app.state.search = Search(store, config.index_dir or None)
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
-    app.state.subscribe_limit = RateLimiter(config.subscribe_per_hour, 3600)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
     from . import api, community, feeds, pages, subscriptions
 
-    app.state.limits = community.limiters(config)
+    app.state.limits = site_limits(config)
     # The hot read routes first: every request tries the routes in this order. A write such as
     # POST /papers/{id}/upvote only partly matches GET /papers/{id} and goes on to its own route.
     app.include_router(api.router)

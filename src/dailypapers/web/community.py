@@ -18,30 +18,10 @@ from ..store.accounts import UserExists
 from .api import _paper_or_404, latest_day
 from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user
 from .pages import _html, _nav, _render
-from .ratelimit import RateLimiter
+from .ratelimit import client_address, limit
 
 router = APIRouter()
 WRONG_LOGIN = "wrong username or password"
-
-
-def limiters(config) -> dict[str, RateLimiter]:
-    return {
-        "signup": RateLimiter(config.signups_per_hour, 3600),
-        "login": RateLimiter(config.logins_per_hour, 3600),
-        "failed_login": RateLimiter(config.failed_logins, 3600),
-        "vote": RateLimiter(config.votes_per_minute, 60),
-    }
-
-
-def _limit(request: Request, name: str, key: str, count: bool = True) -> None:
-    wait = request.app.state.limits[name].hit(key, count)
-    if wait is not None:
-        raise HTTPException(429, f"too many attempts: try again in {max(1, round(wait / 60))} minutes",
-                            headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _page(request: Request, status: int = 200, **context) -> Response:
@@ -85,7 +65,7 @@ async def signup(request: Request):
         password = accounts.check_password(str(form.get("password", "")), username)
     except accounts.InvalidAccount as exc:
         return _page(request, 422, view="signup", error=str(exc), values=values)
-    _limit(request, "signup", _client(request))
+    limit(request, "signup", client_address(request))
     password_hash = await run_in_threadpool(accounts.hash_password, password)  # ~50 ms of CPU: off the event loop
     try:
         user = request.app.state.store.create_user(username, email, password_hash)
@@ -104,8 +84,8 @@ async def login(request: Request):
     check_same_origin(request)
     form = await request.form()
     name, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
-    _limit(request, "login", _client(request))
-    _limit(request, "failed_login", name, count=False)  # the same answer for accounts that do not exist
+    limit(request, "login", client_address(request))
+    limit(request, "failed_login", name, count=False)  # the same answer for accounts that do not exist
     found = request.app.state.store.login_candidate(name) if name else None
     user, password_hash = found if found else (None, None)
     if not await run_in_threadpool(accounts.verify_password, password_hash, password):
@@ -160,7 +140,7 @@ async def revoke_token(request: Request, token_id: int):
 
 def _vote(request: Request, user: dict, paper_id: str, up: bool) -> dict:
     paper = _paper_or_404(request, paper_id)
-    _limit(request, "vote", f"user:{user['id']}")
+    limit(request, "vote", f"user:{user['id']}")
     if request.app.state.store.set_vote(user["id"], paper["id"], up):
         request.app.state.cache.changed()  # this worker's cached pages show the new count at once
     return {"id": paper["id"], "upvoted": up, "upvotes": request.app.state.store.paper(paper["id"])["upvotes"]}

@@ -46,7 +46,7 @@ class _BadRequest(Exception):
 
 
 async def _cached(request: Request, key, render):
-    if request.cookies.get(SESSION_COOKIE) and await run_in_threadpool(current_user, request):
+    if request.cookies.get(SESSION_COOKIE) and await run_in_threadpool(current_user, request):  # (no hop for anonymous)
         return await run_in_threadpool(render)  # a logged-in reader's page is theirs (header, their votes)
     return await cached(request.app.state.cache, key, render)
 
@@ -60,7 +60,7 @@ async def _cached_page(request: Request, key, render) -> Body:
 
 def _render(request: Request, template: str, **context) -> str:
     """A template with the reader (None if not logged in) and, for a reader, which shown papers they upvoted."""
-    user = current_user(request) if request.cookies.get(SESSION_COOKIE) else None
+    user = current_user(request)
     if user:
         shown = [c["id"] for c in context.get("cards") or []] + ([context["paper"]["id"]] if context.get("paper") else [])
         context["voted"] = request.app.state.store.voted(user["id"], shown) if shown else set()

@@ -12,6 +12,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from fastapi import HTTPException, Request
+
 MAX_KEYS = 100_000  # the least recently seen are forgotten beyond this
 
 
@@ -39,3 +41,26 @@ class RateLimiter:
             while len(self._hits) > MAX_KEYS:
                 self._hits.popitem(last=False)
         return None
+
+
+def site_limits(config) -> dict[str, RateLimiter]:
+    """Every rate limit of the site, by name (the settings say how many)."""
+    return {
+        "subscribe": RateLimiter(config.subscribe_per_hour, 3600),
+        "signup": RateLimiter(config.signups_per_hour, 3600),
+        "login": RateLimiter(config.logins_per_hour, 3600),
+        "failed_login": RateLimiter(config.failed_logins, 3600),
+        "vote": RateLimiter(config.votes_per_minute, 60),
+    }
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limit(request: Request, name: str, key: str, count: bool = True) -> None:
+    """429 (with Retry-After) if the site's `name` limit is reached for `key`; else the request counts."""
+    wait = request.app.state.limits[name].hit(key, count)
+    if wait is not None:
+        raise HTTPException(429, f"too many attempts: try again in {max(1, round(wait / 60))} minutes",
+                            headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip

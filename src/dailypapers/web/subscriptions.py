@@ -24,6 +24,7 @@ from ..digest.tokens import BadToken
 from .api import latest_day
 from .feeds import MEDIA, feed_response
 from .periods import Period
+from .ratelimit import client_address, limit
 from .pages import _html, _nav, _render
 
 router = APIRouter()
@@ -47,12 +48,6 @@ def _page(request: Request, template: str, status: int = 200, **context) -> Resp
 
 def _message(request: Request, heading: str, message: str, status: int = 200, **context) -> Response:
     return _page(request, "subscription.html", status, view="message", heading=heading, message=message, **context)
-
-
-def _too_many(request: Request) -> str | None:
-    """Why this client may not subscribe anyone right now (None: it may)."""
-    wait = request.app.state.subscribe_limit.hit(request.client.host if request.client else "unknown")
-    return None if wait is None else f"too many subscription requests from your address: try again in {max(1, round(wait / 60))} minutes"
 
 
 def _renderer(request: Request) -> digest.Renderer:
@@ -110,8 +105,7 @@ def subscribe_api(request: Request, background: BackgroundTasks, body: Subscript
         preferences = check_preferences(body.frequency, body.top, body.searches, body.authors, body.organizations)
     except InvalidSubscription as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
-    if refusal := _too_many(request):
-        return JSONResponse({"error": refusal}, status_code=429)
+    limit(request, "subscribe", client_address(request))
     _subscribe(request, background, email, preferences)
     return {"status": "pending", "message": CHECK_INBOX}
 
@@ -135,8 +129,7 @@ async def subscribe_form(request: Request, background: BackgroundTasks):
     except InvalidSubscription as exc:
         values = {key: form.get(key, "") for key in ("email", "frequency", "top", "searches", "authors", "organizations")}
         return _page(request, "subscription.html", 422, view="subscribe", error=str(exc), values=values)
-    if refusal := _too_many(request):
-        return _message(request, "Please wait", refusal, 429)
+    limit(request, "subscribe", client_address(request))
     _subscribe(request, background, email, preferences)
     return _message(request, "Almost there", CHECK_INBOX)
 
