@@ -199,3 +199,39 @@ votes = Table(
     Column("created_at", String, nullable=False),
     Index("ix_votes_paper_id", "paper_id"),
 )
+
+# A single-use password reset link: the mail holds a random token, the table only its SHA-256.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", String, nullable=False),
+    Column("expires_at", String, nullable=False),
+    Column("used_at", String),
+)
+
+# A comment on a paper: the author's Markdown and the sanitized HTML made from it when written.
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", String, ForeignKey("papers.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("body", Text, nullable=False),  # Markdown, as written
+    Column("html", Text, nullable=False),  # rendered and sanitized (web/markdown.py)
+    Column("created_at", String, nullable=False),
+    Column("edited_at", String),
+    Column("hidden_at", String),  # hidden by a moderator: not shown, not counted
+    Column("hidden_by", Integer, ForeignKey("users.id")),
+    Index("ix_comments_paper_id", "paper_id", "id"),
+)
+
+# Users who say they belong to an organization (shown on its page).
+org_members = Table(
+    "org_members",
+    metadata,
+    Column("organization", String, ForeignKey("organizations.name"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True, index=True),
+    Column("created_at", String, nullable=False),
+)
