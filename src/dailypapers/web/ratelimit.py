@@ -51,6 +51,9 @@ def site_limits(config) -> dict[str, RateLimiter]:
         "login": RateLimiter(config.logins_per_hour, 3600),
         "failed_login": RateLimiter(config.failed_logins, 3600),
         "vote": RateLimiter(config.votes_per_minute, 60),
+        "reset": RateLimiter(config.resets_per_hour, 3600),
+        "submit": RateLimiter(config.submissions_per_hour, 3600),
+        "comment": RateLimiter(config.comments_per_hour, 3600),
     }
 
 
