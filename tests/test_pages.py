@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, timedelta
+from urllib.parse import quote
 from html.parser import HTMLParser
 
 import httpx
@@ -293,7 +294,7 @@ def test_paper_page_shows_everything(client, store, latest):
         assert paragraph in text
     assert len(paper["authors"]) > 3
     for author in paper["authors"]:
-        assert f'<span class="author">{escape(author["name"])}</span>' in response.text
+        assert f'<a class="author" href="/authors/{quote(author["name"])}">{escape(author["name"])}</a>' in response.text
     hrefs = {a.get("href") for a in page.links}
     for day in paper["featured_on"]:
         assert f"/papers/date/{day}" in hrefs

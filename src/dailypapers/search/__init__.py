@@ -13,6 +13,7 @@ QUERY_BUDGET_S, the results are lexical and `Found.note` says why.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from ..records import InvalidRecord, normalize_id
 from ..store import Store
 from . import lexical, query
-from .embed import model_key
+from .embed import embed_pending, model_key
 from .fusion import FUSE_DEPTH, fuse
 
 MODES = ("hybrid", "lexical", "semantic")
@@ -63,6 +64,8 @@ class Search:
         self.model_problem: str | None = "no sentence-embedding model is configured" if encoder is None else None
         self._ready = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="query-embedding")
+        self._catch_up_lock = threading.Lock()
+        self._catch_up_wanted = self._catch_up_running = False
         if encoder == "auto":
             threading.Thread(target=self._load_model, daemon=True, name="load-model").start()
         elif encoder is None:
@@ -192,6 +195,32 @@ class Search:
         if self.load_model():
             self.vectors.refresh(self.store)
         return total
+
+    def catch_up_soon(self) -> None:
+        """After a change made on the site (a submitted paper, a vote, an organization), bring the
+        indexes up to date in the background: embed what changed (a paper or two), then refresh.
+        Changes that come while a catch-up runs are taken by one more run after it."""
+        with self._catch_up_lock:
+            self._catch_up_wanted = True
+            if self._catch_up_running:
+                return
+            self._catch_up_running = True
+        threading.Thread(target=self._catch_up, daemon=True, name="index-catch-up").start()
+
+    def _catch_up(self) -> None:
+        while True:
+            with self._catch_up_lock:
+                if not self._catch_up_wanted:
+                    self._catch_up_running = False
+                    return
+                self._catch_up_wanted = False
+            try:
+                lexical.refresh(self.store, self.keyword)
+                if self._ready.is_set() and self.encoder is not None:
+                    embed_pending(self.store, self.encoder)
+                    self.vectors.refresh(self.store)
+            except Exception:  # the next catch-up, or `dailypapers index`, retries
+                logging.getLogger(__name__).exception("catching the search indexes up failed")
 
     def lag(self) -> int:
         """How many papers changed since the keyword index last caught up."""

@@ -24,6 +24,7 @@ from ..records import PaperRecord
 from .merge import merge, record_to_row
 from .embeddings import EmbeddingQueries
 from .accounts import AccountQueries
+from .community import CommunityQueries
 from .reads import ReadQueries
 from .subscriptions import SubscriptionQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
@@ -73,7 +74,7 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries):
+class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")

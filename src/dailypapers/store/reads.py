@@ -7,13 +7,19 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..rank import trending
-from .schema import featured, meta, organizations, papers, votes
+from .schema import comments, featured, meta, organizations, papers, votes
 
 SORTS = ("upvotes", "publishedAt", "trending")
 
 # A paper's upvotes: its source's count (Hugging Face's, as last ingested) plus this site's own votes.
 UPVOTES = (papers.c.upvotes + sa.select(sa.func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery()).label("upvotes")
-_PAPER_COLUMNS = [UPVOTES if c.name == "upvotes" else c for c in papers.c if c.name not in ("bib_rank", "bib_observed", "daily_observed")]
+# Its comments likewise: the source's count plus the comments written here that no moderator hid.
+NUM_COMMENTS = (
+    papers.c.num_comments
+    + sa.select(sa.func.count()).where(comments.c.paper_id == papers.c.id, comments.c.hidden_at.is_(None)).scalar_subquery()
+).label("num_comments")
+_COUNTED = {"upvotes": UPVOTES, "num_comments": NUM_COMMENTS}
+_PAPER_COLUMNS = [_COUNTED.get(c.name, c) for c in papers.c if c.name not in ("bib_rank", "bib_observed", "daily_observed")]
 _PAPER_SELECT = sa.select(
     *_PAPER_COLUMNS, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar")
 ).select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))

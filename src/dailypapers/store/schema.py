@@ -211,7 +211,7 @@ password_resets = Table(
     Column("used_at", String),
 )
 
-# A comment on a paper: the author's Markdown and the sanitized HTML made from it when written.
+# A comment on a paper, in Markdown (shown through web/markdown.py, which renders and sanitizes it).
 comments = Table(
     "comments",
     metadata,
@@ -219,7 +219,6 @@ comments = Table(
     Column("paper_id", String, ForeignKey("papers.id"), nullable=False),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("body", Text, nullable=False),  # Markdown, as written
-    Column("html", Text, nullable=False),  # rendered and sanitized (web/markdown.py)
     Column("created_at", String, nullable=False),
     Column("edited_at", String),
     Column("hidden_at", String),  # hidden by a moderator: not shown, not counted

@@ -11,7 +11,7 @@ from ..records import InvalidRecord, normalize_id
 from ..search.query import day_bound
 from . import periods
 from .cache import Body, cached, respond
-from .serialize import hf_item, to_markdown
+from .serialize import comment_item, hf_item, to_markdown
 
 router = APIRouter()
 
@@ -20,8 +20,8 @@ class JSONBytes(Response):
     media_type = "application/json"
 
 
-def _json(value, headers: dict | None = None) -> Response:
-    return JSONBytes(orjson.dumps(value), headers=headers)
+def _json(value, headers: dict | None = None, status_code: int = 200) -> Response:
+    return JSONBytes(orjson.dumps(value), status_code=status_code, headers=headers)
 
 
 LATEST_DAY_KEY = ("latest-day",)
@@ -133,6 +133,12 @@ def similar_papers(request: Request, paper_id: str, limit: int = Query(8, ge=1, 
     """The papers whose title and abstract are most like this one's, most alike first."""
     paper = _paper_or_404(request, paper_id)
     return _json([hf_item(item) for item in request.app.state.search.similar(paper, limit=limit)])
+
+
+@router.get("/api/papers/{paper_id:path}/comments", tags=["community"], summary="A paper's comments, oldest first")
+def paper_comments(request: Request, paper_id: str):
+    paper = _paper_or_404(request, paper_id)
+    return _json([comment_item(c) for c in request.app.state.store.comments_of(paper["id"])])
 
 
 @router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper")

@@ -26,6 +26,8 @@ from .auth import SESSION_COOKIE, current_user
 from .cache import Body, cached, respond
 from .api import LATEST_DAY_KEY, _paper_or_404
 from .api import latest_day as _latest_day
+from .comments import is_moderator
+from .markdown import render as render_markdown
 from .serialize import arxiv_links
 
 router = APIRouter()
@@ -186,6 +188,7 @@ def card(paper: dict, rank: int, why: dict | None = None) -> dict:
         "first_authors": [a["name"] for a in authors[:3]],
         "more_authors": max(len(authors) - 3, 0),
         "organization": _organization(paper),
+        "organization_name": paper["organization"]["name"] if paper.get("organization") else None,
         "day": day,
         "day_label": _day_label(day),
         "published_label": _day_label(paper.get("published_at")),
@@ -406,6 +409,7 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
 async def paper_page(request: Request, paper_id: str):
     def render() -> str:
         paper = _paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
+        store, moderator = request.app.state.store, is_moderator(current_user(request))
         submitter = paper.get("submitted_by")
         keywords = paper.get("ai_keywords") or []
         return _render(
@@ -425,13 +429,15 @@ async def paper_page(request: Request, paper_id: str):
             keywords=keywords if isinstance(keywords, list) else [str(keywords)],
             submitter=(
                 {"name": submitter.get("fullname") or submitter["user"], "user": submitter["user"],
-                 "href": f"https://huggingface.co/{quote(submitter['user'])}"}  # fmt: skip
+                 "href": None if submitter.get("local") else f"https://huggingface.co/{quote(submitter['user'])}"}  # fmt: skip
                 if submitter and submitter.get("user")
                 else None
             ),
             organization=_organization(paper),
             featured=[{"day": d, "label": _day_label(d), "href": _period_url(periods.day(d))} for d in paper.get("featured_on") or []],
             related=[card(other, n + 1) for n, other in enumerate(request.app.state.search.similar(paper, limit=RELATED))],
+            comments=[{**c, "html": render_markdown(c["body"])} for c in store.comments_of(paper["id"], hidden=moderator)],
+            moderator=moderator,
             nav=_nav(_latest_day(request)),
             feeds=_feeds(None),
         )

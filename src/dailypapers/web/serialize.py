@@ -116,3 +116,19 @@ def to_markdown(paper: dict, site_url: str) -> str:
         lines += [f"Comment: {paper['comment']}", ""]
     lines += [f"Source: {site_url}/papers/{paper['id']}", ""]
     return "\n".join(lines)
+
+
+def comment_item(comment: dict) -> dict:
+    """A comment in the API: its Markdown and the sanitized HTML shown on the site."""
+    from .markdown import render
+
+    return {
+        "id": comment["id"],
+        "paperId": comment["paper_id"],
+        "author": {"user": comment["username"]},
+        "body": comment["body"],
+        "html": render(comment["body"]),
+        "createdAt": comment["created_at"],
+        "editedAt": comment["edited_at"],
+        "hidden": comment["hidden_at"] is not None,
+    }

@@ -28,7 +28,6 @@ def upgrade():
         sa.Column("paper_id", sa.String, sa.ForeignKey("papers.id"), nullable=False),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
-        sa.Column("html", sa.Text, nullable=False),
         sa.Column("created_at", sa.String, nullable=False),
         sa.Column("edited_at", sa.String),
         sa.Column("hidden_at", sa.String),
