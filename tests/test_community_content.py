@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-
 from conftest import FIXTURES, LiveServer
+
 from dailypapers import accounts
 
 PASSWORD = "correct horse battery"
@@ -64,7 +64,7 @@ def featured_paper(site: LiveServer) -> dict:
 
 
 def today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 # -- submissions --------------------------------------------------------------------------------------------

@@ -452,7 +452,7 @@ def test_pages_are_rendered_once_then_cached(demo_db):
 
 def test_stylesheet_is_small(client):
     css = client.get("/static/style.css")
-    assert css.status_code == 200 and len(css.content) < 8 * 1024
+    assert css.status_code == 200 and len(css.content) < 10 * 1024
     assert "prefers-color-scheme" in css.text and "line-clamp" in css.text
 
 

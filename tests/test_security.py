@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from conftest import LiveServer
+from dailypapers import accounts
 from dailypapers.records import PaperRecord
 from dailypapers.search import Search
 from dailypapers.store import Store
@@ -21,12 +22,22 @@ HOSTILE = PaperRecord(
     organization={"name": "evil", "fullname": f"Evil {IMG} Org", "avatar": "javascript:window.__xss=4"},
     github_repo="javascript:window.__xss=5", project_page="javascript:window.__xss=6", published_at="2026-08-20",
 )  # fmt: skip
+HOSTILE_COMMENTS = [
+    f"Look {SCRIPT} here, **bold** {IMG}",
+    "[click me](javascript:window.__xss=7) and [data](data:text/html,<script>window.__xss=8</script>)",
+    '<a href="javascript:window.__xss=9">raw link</a> <iframe src="javascript:window.__xss=10"></iframe>',
+    "</textarea><script>window.__xss=11</script>",  # shown again in its author's edit box
+]
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def hostile_site(demo_copy):
     store = Store(demo_copy)
     store.apply([HOSTILE])
+    mallory = store.create_user("mallory", "mallory@example.org", accounts.hash_password(PASSWORD))
+    for body in HOSTILE_COMMENTS:
+        store.add_comment(HOSTILE.id, mallory["id"], body)
     Search(store, encoder=None).refresh()
     store.close()
     with LiveServer(demo_copy) as server:
@@ -60,5 +71,19 @@ def test_hostile_paper_text_is_inert_in_a_browser(browser, hostile_site):
         if (link.get_attribute("href") or "").startswith("/"):
             continue
         assert not (link.get_attribute("href") or "").lower().startswith("javascript")
+    assert page.locator(".comment").count() == len(HOSTILE_COMMENTS) and "<script>" in page.inner_text(".comments")
+    for path in ("/organizations/evil", "/authors/Eve", "/api/papers/2608.99999/comments"):
+        page.goto(hostile_site.url + path)
+        assert page.evaluate("window.__xss") is None, path
+    # Their author sees them again in the edit boxes
+    page.goto(hostile_site.url + "/login")
+    page.fill("input[name=username]", "mallory")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.subscribe-form button[type=submit]")
+    page.goto(hostile_site.url + "/papers/2608.99999")
+    assert page.locator("textarea[name=body]").count() == len(HOSTILE_COMMENTS) + 1  # an edit box each, and a new one
+    assert page.evaluate("window.__xss") is None and page.locator("script").count() == 0
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+    assert not [h for h in hrefs if not h.startswith(("/", "http://", "https://", "#", "mailto:"))], hrefs
     assert dialogs == []
     context.close()

@@ -21,15 +21,15 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..records import PaperRecord
-from .merge import merge, record_to_row
-from .embeddings import EmbeddingQueries
 from .accounts import AccountQueries
 from .community import CommunityQueries
+from .embeddings import EmbeddingQueries
+from .merge import merge, record_to_row
 from .reads import ReadQueries
-from .subscriptions import SubscriptionQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
+from .subscriptions import SubscriptionQueries
 
-__all__ = ["Store", "ApplyResult", "Prepared", "database_url", "insert_values"]
+__all__ = ["ApplyResult", "Prepared", "Store", "database_url", "insert_values"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -67,7 +67,7 @@ class ApplyResult:
     updated: int = 0
     unchanged: int = 0
 
-    def __iadd__(self, other: "ApplyResult"):
+    def __iadd__(self, other: ApplyResult):
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged

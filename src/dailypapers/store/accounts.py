@@ -1,9 +1,10 @@
-"""The SQL of the community: users, sessions, API tokens and upvotes.
+"""The SQL of the community: users, sessions, API tokens, password resets and upvotes.
 
-Secrets (session cookies, API tokens) are stored as their SHA-256 only: a copy of the database does not
-let anyone in. An upvote is a row (one per user and paper, by the primary key), so the count is always
-the number of rows however many vote at once; voting also gives the paper a new `seq`, so caches and
-the search index see the new count.
+Secrets (session cookies, API tokens, password reset links) are stored as their SHA-256 only: a copy of
+the database does not let anyone in. A reset link works once: using it also uses up the user's other
+links and ends all the user's sessions, in one transaction. An upvote is a row (one per user and paper,
+by the primary key), so the count is always the number of rows however many vote at once; voting also
+gives the paper a new `seq`, so caches and the search index see the new count.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .schema import api_tokens, papers, sessions, users, votes
+from .schema import api_tokens, papers, password_resets, sessions, users, votes
 from .subscriptions import stamp
 
 ROLES = ("user", "moderator", "admin")
@@ -23,6 +24,12 @@ _USER_COLUMNS = (users.c.id, users.c.username, users.c.email, users.c.role, user
 
 class UserExists(ValueError):
     pass
+
+
+def _open_reset(token_hash: str, now: str) -> tuple:
+    """Where a password reset link is still good: known, unused, unexpired."""
+    c = password_resets.c
+    return c.token_hash == token_hash, c.used_at.is_(None), c.expires_at > now
 
 
 class AccountQueries:
@@ -83,6 +90,36 @@ class AccountQueries:
         with self.writer.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
             conn.execute(sessions.delete().where(sessions.c.expires_at <= stamp()))  # tidy up expired ones
+
+    # -- password resets ------------------------------------------------------------------------------
+    def create_password_reset(self, user_id: int, token_hash: str, expires: datetime) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(password_resets.delete().where(password_resets.c.user_id == user_id,
+                                                        password_resets.c.expires_at <= stamp()))  # fmt: skip
+            conn.execute(password_resets.insert().values(token_hash=token_hash, user_id=user_id, created_at=stamp(),
+                                                         expires_at=stamp(expires)))  # fmt: skip
+
+    def password_reset_user(self, token_hash: str) -> dict | None:
+        """The user of a reset link that is unused and unexpired, else None."""
+        query = sa.select(*_USER_COLUMNS).join(users, users.c.id == password_resets.c.user_id).where(*_open_reset(token_hash, stamp()))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def use_password_reset(self, token_hash: str, password_hash: str) -> dict | None:
+        """Set a new password with a reset link, once: the link and every other open link of the user are
+        used up and all the user's sessions end. The user, or None if the link is unknown, used or expired."""
+        now = stamp()
+        with self.writer.begin() as conn:
+            user_id = conn.execute(sa.select(password_resets.c.user_id).where(*_open_reset(token_hash, now))).scalar()
+            if user_id is None:
+                return None
+            conn.execute(password_resets.update().where(password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None))
+                         .values(used_at=now))  # fmt: skip
+            conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+            conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+            row = conn.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+        return dict(row._mapping)
 
     # -- API tokens -----------------------------------------------------------------------------------
     def create_api_token(self, user_id: int, name: str, token_hash: str) -> int:

@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -54,7 +54,7 @@ def _is_dead(claimer: str) -> bool:
 
 
 def stamp(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _subscriber_dict(row) -> dict:
@@ -86,7 +86,7 @@ class SubscriptionQueries:
                 conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(status="pending", **values))
             recent = conn.execute(
                 sa.select(outbox.c.id).where(outbox.c.subscriber_id == subscriber_id, outbox.c.kind == kind,
-                                             outbox.c.created_at > stamp((now or datetime.now(timezone.utc)) - RESEND_AFTER))  # fmt: skip
+                                             outbox.c.created_at > stamp((now or datetime.now(UTC)) - RESEND_AFTER))  # fmt: skip
             ).first()
             mail_id = None if recent else self._queue(conn, subscriber_id, kind, f"{kind}:{moment}", [], moment)
             subscriber = _subscriber_dict(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).one())
@@ -185,7 +185,7 @@ class SubscriptionQueries:
         """Claim up to `limit` due mails for `hold` (the mails with `ids` only, if given): outbox rows with
         their subscriber's email, status and tokens. Digests to people who unsubscribed meanwhile are
         cancelled rather than claimed."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         moment = stamp(now)
         free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment,
                       outbox.c.claimed_by.in_(self._dead_claimers(moment)))  # fmt: skip

@@ -7,10 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Config
@@ -44,7 +44,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
-    from . import api, community, feeds, pages, subscriptions
+    from . import api, comments, community, feeds, pages, password_reset, people, submit, subscriptions
 
     app.state.limits = site_limits(config)
     # The hot read routes first: every request tries the routes in this order. A write such as
@@ -54,6 +54,10 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
     app.include_router(community.router)
+    app.include_router(password_reset.router)
+    app.include_router(submit.router)
+    app.include_router(comments.router)
+    app.include_router(people.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
 

@@ -23,7 +23,7 @@ GZIP_MIN_BYTES = 1024
 class Body:
     """A rendered answer, with its gzip form made once, on first demand, and then kept with it."""
 
-    __slots__ = ("raw", "_gzipped")
+    __slots__ = ("_gzipped", "raw")
 
     def __init__(self, content: str | bytes):
         self.raw = content.encode() if isinstance(content, str) else content

@@ -6,7 +6,7 @@ either way (accounts.verify_password). Sign-up, log-in and voting are rate-limit
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -38,7 +38,7 @@ def _local(path: str | None) -> str:
 def _log_in(request: Request, user: dict, to: str) -> Response:
     config, store = request.app.state.config, request.app.state.store
     token, token_hash = accounts.new_secret()
-    expires = datetime.now(timezone.utc) + timedelta(days=config.session_days)
+    expires = datetime.now(UTC) + timedelta(days=config.session_days)
     store.create_session(user["id"], token_hash, accounts.new_secret()[0], expires)
     response = RedirectResponse(_local(to), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=config.session_days * 86400, httponly=True, samesite="lax",

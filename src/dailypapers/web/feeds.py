@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -54,7 +54,7 @@ def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str, or
     ET.SubElement(channel, "link").text = link
     ET.SubElement(channel, "description").text = f"{title}, {order}"
     ET.SubElement(channel, "atom:link", {"href": self_url, "rel": "self", "type": "application/rss+xml"})
-    ET.SubElement(channel, "lastBuildDate").text = format_datetime(datetime.now(timezone.utc), usegmt=True)
+    ET.SubElement(channel, "lastBuildDate").text = format_datetime(datetime.now(UTC), usegmt=True)
     for paper in papers:
         item = ET.SubElement(channel, "item")
         ET.SubElement(item, "title").text = paper["title"]
@@ -76,7 +76,7 @@ def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str, o
     ET.SubElement(feed, "id").text = self_url
     ET.SubElement(feed, "link", {"href": link, "rel": "alternate", "type": "text/html"})
     ET.SubElement(feed, "link", {"href": self_url, "rel": "self", "type": "application/atom+xml"})
-    updated = max((_when(p) for p in papers), default=datetime.now(timezone.utc))
+    updated = max((_when(p) for p in papers), default=datetime.now(UTC))
     ET.SubElement(feed, "updated").text = updated.isoformat()
     for paper in papers:
         entry = ET.SubElement(feed, "entry")

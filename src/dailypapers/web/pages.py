@@ -22,10 +22,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ..search.query import parse as parse_query
 from . import periods
-from .auth import SESSION_COOKIE, current_user
-from .cache import Body, cached, respond
 from .api import LATEST_DAY_KEY, _paper_or_404
 from .api import latest_day as _latest_day
+from .auth import SESSION_COOKIE, current_user
+from .cache import Body, cached, respond
 from .comments import is_moderator
 from .markdown import render as render_markdown
 from .serialize import arxiv_links

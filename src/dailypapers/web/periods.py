@@ -39,7 +39,7 @@ class Period:
             return f"Week {self.label[-2:]} of {self.start.isocalendar()[0]} ({self.start:%b %-d} – {self.end:%b %-d})"
         return self.start.strftime("%B %Y")
 
-    def shifted(self, steps: int) -> "Period":
+    def shifted(self, steps: int) -> Period:
         """The previous (-1) or next (+1) period of the same kind."""
         if self.kind == "day":
             return day(self.start + timedelta(days=steps))

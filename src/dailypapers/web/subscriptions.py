@@ -23,9 +23,9 @@ from ..digest.send import MailConfigError
 from ..digest.tokens import BadToken
 from .api import latest_day
 from .feeds import MEDIA, feed_response
+from .pages import _html, _nav, _render
 from .periods import Period
 from .ratelimit import client_address, limit
-from .pages import _html, _nav, _render
 
 router = APIRouter()
 PERSONAL_FEED_DAYS = 7
