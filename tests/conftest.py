@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -165,6 +166,22 @@ class ReplayServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+ARXIV_API = FIXTURES / "arxiv-api"
+_RECORDED_IDS = {  # id_list -> recorded answer of the arXiv API
+    "2104.12255": "arxivpy__id_2104.12255v1_s0_m100_6ae69987ffe1.json",
+    "1605.08386": "arxivpy__id_1605.08386_s0_m100_199195aa31ad.json",
+    "0808.05394": "arxivpy__id_0808.05394_s0_m100_7b0c7d0a7cdd.json",
+}
+
+
+def recorded_arxiv_api(query: dict):
+    """A ReplayServer route for /api/query: recorded answers by `id_list`; 1707.08567 is always busy (503)."""
+    if query.get("id_list") == "1707.08567":
+        return 503, {"Retry-After": "0"}, b"busy"
+    recorded = json.loads((ARXIV_API / _RECORDED_IDS[query["id_list"]]).read_text())
+    return recorded["status_code"], {"Content-Type": "application/atom+xml"}, recorded["body"].encode("latin-1")
 
 
 @pytest.fixture

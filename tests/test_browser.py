@@ -171,3 +171,54 @@ def test_subscribe_confirm_and_unsubscribe_through_the_browser(browser, demo_cop
         assert page.inner_text("h1") == "You are unsubscribed"
         assert site.app.state.store.count_subscribers() == {"unsubscribed": 1}
         context.close()
+
+
+def test_sign_up_log_in_submit_upvote_and_comment(browser, demo_copy, replay_server, shots):
+    """The community's journey: a new reader signs up, logs out and in again, submits a new arXiv paper
+    (fetched from the replayed arXiv API), upvotes it and comments on it; the daily page shows the counts."""
+    from conftest import ARXIV_API, LiveServer, recorded_arxiv_api
+
+    if not ARXIV_API.is_dir():
+        pytest.skip("recorded arXiv API responses not found")
+    arxiv = replay_server({"/api/query": recorded_arxiv_api})
+    with LiveServer(demo_copy, arxiv_api_url=f"{arxiv.url}/api/query", arxiv_min_interval=0, submission_max_days=100_000) as site:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(site.url + "/")
+        page.click("text=Sign up")
+        page.fill("input[name=username]", "grace")
+        page.fill("input[name=email]", "grace@example.org")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("main button[type=submit]")
+        assert page.inner_text(".account-nav a[href='/settings']") == "grace"
+        page.click("text=Log out")
+        page.click("text=Log in")
+        page.fill("input[name=username]", "grace")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("main button[type=submit]")
+
+        page.click(".account-nav >> text=Submit")
+        page.fill("input[name=paper]", "https://arxiv.org/abs/2104.12255")
+        page.click("main button[type=submit]")
+        assert page.url.endswith("/papers/2104.12255") and "Quan Thoi Minh Nguyen" in page.inner_text(".author-list")
+
+        card = page.locator("article.paper-card[data-id='2104.12255']")
+        page.goto(site.url + "/")  # today's feed: the submitted paper
+        assert page.locator("article.paper-card").count() == 1
+        assert card.locator(".upvotes").inner_text() == "0" and card.locator(".comments").inner_text() == "0 comments"
+        card.locator("button.vote-button").click()
+        assert card.locator(".upvotes").inner_text() == "1"
+        assert card.locator("button.vote-button").get_attribute("aria-pressed") == "true"
+
+        card.locator("h2.title a").click()
+        page.fill("textarea#new-comment", "Zero is the *funniest* number: see [the RFC](https://datatracker.ietf.org/).")
+        page.click("section.comments button.primary")
+        comment = page.locator("article.comment").first
+        assert comment.locator("em").inner_text() == "funniest" and comment.locator(".comment-author").inner_text() == "grace"
+        page.screenshot(path=str(shots / "paper-with-comment.png"), full_page=True)
+
+        page.goto(site.url + "/")
+        assert card.locator(".upvotes").inner_text() == "1" and card.locator(".comments").inner_text() == "1 comment"
+        page.screenshot(path=str(shots / "daily-after-journey.png"))
+        context.close()

@@ -3,31 +3,17 @@ replayed from recorded responses; and who may do what."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import FIXTURES, LiveServer
+from conftest import ARXIV_API, LiveServer, recorded_arxiv_api
 
 from dailypapers import accounts
 
 PASSWORD = "correct horse battery"
-ARXIV_API = FIXTURES / "arxiv-api"
-RECORDED = {  # id_list -> recorded response
-    "2104.12255": "arxivpy__id_2104.12255v1_s0_m100_6ae69987ffe1.json",
-    "1605.08386": "arxivpy__id_1605.08386_s0_m100_199195aa31ad.json",
-    "0808.05394": "arxivpy__id_0808.05394_s0_m100_7b0c7d0a7cdd.json",
-}
 pytestmark = pytest.mark.skipif(not ARXIV_API.is_dir(), reason="recorded arXiv API responses not found")
-
-
-def arxiv_api(query: dict):
-    if query.get("id_list") == "1707.08567":
-        return 503, {"Retry-After": "0"}, b"busy"
-    recorded = json.loads((ARXIV_API / RECORDED[query["id_list"]]).read_text())
-    return recorded["status_code"], {"Content-Type": "application/atom+xml"}, recorded["body"].encode("latin-1")
 
 
 class Member:
@@ -49,7 +35,7 @@ class Member:
 
 @pytest.fixture
 def arxiv(replay_server):
-    return replay_server({"/api/query": arxiv_api})
+    return replay_server({"/api/query": recorded_arxiv_api})
 
 
 @pytest.fixture

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from conftest import free_port
+from dailypapers import accounts
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +22,53 @@ def api_schema(tmp_path_factory, demo_db):
     folder = tmp_path_factory.mktemp("fuzz")
     shutil.copy(demo_db, folder / "demo.db")
     shutil.copytree(f"{demo_db}-index", folder / "demo.db-index")
-    # mail goes nowhere (a closed port): subscriptions are accepted and their mails wait in the outbox
-    config = Config({"db": str(folder / "demo.db"), "smtp_host": "127.0.0.1", "smtp_port": free_port()}, environ={})
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(config))
+    # Mail and arXiv go nowhere (closed ports): subscriptions are accepted and their mails wait in the
+    # outbox; submissions of papers not in the store are answered 502.
+    config = Config({"db": str(folder / "demo.db"), "smtp_host": "127.0.0.1", "smtp_port": free_port(),
+                     "arxiv_api_url": f"http://127.0.0.1:{free_port()}/api/query", "arxiv_min_interval": 0,
+                     "submissions_per_hour": 3, "comments_per_hour": 0}, environ={})  # fmt: skip
+    app = create_app(config)
+    # The write API is fuzzed as an administrator (who may do everything), so requests get past the token check.
+    admin = app.state.store.create_user("fuzz", "fuzz@example.org", accounts.hash_password("correct horse battery"), "admin")
+    token, token_hash = accounts.new_secret()
+    app.state.store.create_api_token(admin["id"], "fuzz", token_hash)
+    return schemathesis.openapi.from_asgi("/openapi.json", app), {"Authorization": f"Bearer {token}"}, app
 
 
 def test_no_server_error_anywhere(api_schema):
+    schema, headers, _ = api_schema
     # (schemathesis's own pytest plugin does not run under pytest 9 yet: the operations are driven here)
-    operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 8  # the whole surface: papers, search, feeds, subscriptions
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 16  # the whole surface: papers, search, feeds, subscriptions, the community's writes
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def no_server_error(case):
-            case.call_and_validate(checks=[not_a_server_error])
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         no_server_error()
+
+
+def test_the_write_api_takes_any_text_on_a_real_paper(api_schema):
+    """Random ids rarely name a paper, so the fuzzing above mostly meets 404s: here the writes reach a real
+    paper and a real comment with arbitrary text."""
+    from fastapi.testclient import TestClient
+
+    _, headers, app = api_schema
+    client = TestClient(app, headers=headers)
+    paper_id = client.get("/api/daily_papers", params={"limit": 1}).json()[0]["paper"]["id"]
+    comment_id = client.post(f"/api/papers/{paper_id}/comments", json={"body": "a comment to edit"}).json()["id"]
+    text = st.text(st.characters(codec="utf-8"), max_size=300)
+
+    @given(body=text, handle=text, fullname=st.one_of(st.none(), text), paper=text)
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def writes(body, handle, fullname, paper):
+        assert client.post(f"/api/papers/{paper_id}/comments", json={"body": body}).status_code in (201, 422)
+        assert client.patch(f"/api/comments/{comment_id}", json={"body": body}).status_code in (200, 422)
+        attached = client.put(f"/api/papers/{paper_id}/organization", json={"organization": handle, "fullname": fullname})
+        assert attached.status_code in (200, 422)
+        assert client.post("/api/papers", json={"id": paper}).status_code in (404, 409, 422, 429, 502)
+        assert client.get(f"/papers/{paper_id}").status_code == 200
+
+    writes()
