@@ -243,3 +243,24 @@ def test_the_write_api_is_in_the_openapi_document(site):
     paths = httpx.get(f"{site.url}/openapi.json").json()["paths"]
     assert "post" in paths["/api/papers"] and "post" in paths["/api/papers/{paper_id}/comments"]
     assert {"patch", "delete"} <= set(paths["/api/comments/{comment_id}"]) and "put" in paths["/api/papers/{paper_id}/organization"]
+
+
+def test_limits_per_address_hold_across_accounts(site):
+    ada, bob = Member(site, "ada"), Member(site, "bob")  # both from 127.0.0.1
+    paper = featured_paper(site)
+    assert [ada.api.post("/api/papers", json={"id": "0808.05394"}).status_code for _ in range(4)] == [404] * 4
+    assert bob.api.post("/api/papers", json={"id": "0808.05394"}).status_code == 429  # the address's 4 are used
+    for i in range(8):
+        assert ada.api.post(f"/api/papers/{paper['id']}/comments", json={"body": f"c{i}"}).status_code == 201
+    refused = bob.api.post(f"/api/papers/{paper['id']}/comments", json={"body": "one more"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_sign_ups_and_log_ins_are_limited_per_address(demo_copy):
+    with LiveServer(demo_copy, signups_per_hour=2, logins_per_hour=3) as site:
+        client = httpx.Client(base_url=site.url, headers={"Origin": site.url})
+        made = [client.post("/signup", data={"username": f"user{i}", "email": f"user{i}@example.org", "password": PASSWORD}).status_code
+                for i in range(3)]  # fmt: skip
+        assert made == [303, 303, 429]
+        tries = [client.post("/login", data={"username": "user0", "password": PASSWORD}).status_code for _ in range(4)]
+        assert tries == [303, 303, 303, 429]

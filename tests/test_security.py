@@ -87,3 +87,54 @@ def test_hostile_paper_text_is_inert_in_a_browser(browser, hostile_site):
     assert not [h for h in hrefs if not h.startswith(("/", "http://", "https://", "#", "mailto:"))], hrefs
     assert dialogs == []
     context.close()
+
+
+# Forms that need no CSRF token: each link is itself the secret (the token in its URL), and the one-click
+# unsubscribe POST (RFC 8058) comes from mail clients, with no Origin. A subscription from another site
+# only sends a confirmation mail (double opt-in).
+SECRET_LINK_FORMS = {"/subscriptions/manage/{token}", "/unsubscribe/{token}", "/subscribe"}
+SESSIONLESS_FORMS = {"/signup", "/login", "/forgot", "/reset/{token}"}  # checked by Origin only: there is no session yet
+
+
+def test_every_state_changing_form_refuses_other_sites_and_missing_tokens(demo_copy):
+    from fastapi.testclient import TestClient
+
+    from dailypapers.config import Config
+    from dailypapers.web.app import create_app
+
+    app = create_app(Config({"db": str(demo_copy)}, environ={}))
+    store = app.state.store
+    user = store.create_user("ada", "ada@example.org", accounts.hash_password(PASSWORD), role="admin")
+    here = {"Origin": "http://testserver"}
+    client = TestClient(app, follow_redirects=False)
+    assert client.post("/login", data={"username": "ada", "password": PASSWORD}, headers=here).status_code == 303
+    csrf = store.session_user(accounts.secret_hash(client.cookies["dp_session"]))["csrf"]
+    paper_id = client.get("/api/daily_papers", params={"limit": 1}).json()[0]["paper"]["id"]
+    comment_id = store.add_comment(paper_id, user["id"], "hello")
+    values = {"paper_id": paper_id, "comment_id": comment_id, "token_id": 1, "name": "evil", "token": "x"}
+    forms = [(route.path, method) for route in _api_routes(app.routes) if not route.path.startswith("/api/")
+             for method in sorted(route.methods & {"POST", "PUT", "PATCH", "DELETE"})]  # fmt: skip
+    assert len(forms) == 18, forms  # a new form must be added here, and thought about
+    for path, method in forms:
+        if path in SECRET_LINK_FORMS:
+            continue
+        url = path.replace(":path", "").format(**values)
+        evil = client.request(method, url, data={"csrf": csrf}, headers={"Origin": "https://evil.example"})
+        assert evil.status_code == 403, (path, evil.status_code)
+        no_origin = client.request(method, url, data={"csrf": csrf})
+        assert no_origin.status_code == 403, (path, no_origin.status_code)
+        if path not in SESSIONLESS_FORMS:
+            no_token = client.request(method, url, data={}, headers=here)
+            assert no_token.status_code == 403, (path, no_token.status_code)
+    assert store.comments_of(paper_id)[0]["body"] == "hello" and store.session_user(accounts.secret_hash(client.cookies["dp_session"]))
+
+
+def _api_routes(routes):
+    """Every endpoint, also inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)

@@ -143,6 +143,7 @@ def _vote(request: Request, user: dict, paper_id: str, up: bool) -> dict:
     limit(request, "vote", f"user:{user['id']}")
     if request.app.state.store.set_vote(user["id"], paper["id"], up):
         request.app.state.cache.changed()  # this worker's cached pages show the new count at once
+        request.app.state.search.catch_up_soon()  # and search sorted by upvotes, within moments
     return {"id": paper["id"], "upvoted": up, "upvotes": request.app.state.store.paper(paper["id"])["upvotes"]}
 
 
