@@ -4,6 +4,7 @@ replayed from recorded responses; and who may do what."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -67,9 +68,19 @@ def test_a_submitted_paper_is_fetched_from_arxiv_and_goes_on_todays_feed(site, a
     day = httpx.get(f"{site.url}/api/daily_papers", params={"date": today()}).json()
     assert [entry["paper"]["id"] for entry in day] == ["2104.12255"]
     assert 'data-id="2104.12255"' in httpx.get(site.url + "/").text  # today is now the latest day
+    assert "2104.12255" in found_soon(site, "splitting zero attacks BLS signatures")  # the search index caught up
     again = ada.api.post("/api/papers", json={"id": "2104.12255"})
     assert again.status_code == 409 and f"already featured on {today()}" in again.text
     assert len(arxiv.requests) == 1
+
+
+def found_soon(site: LiveServer, query: str, seconds: float = 15) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while True:
+        ids = [e["paper"]["id"] for e in httpx.get(f"{site.url}/api/papers/search", params={"q": query, "mode": "lexical"}).json()]
+        if ids or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.2)
 
 
 def test_submission_refusals(site, arxiv):
