@@ -449,3 +449,14 @@ def users_create(config: Config, username: str, email: str, role: str | None, pa
     except (accounts.InvalidAccount, UserExists) as exc:
         raise click.ClickException(str(exc)) from None
     console.print(f"created {user['role']} {user['username']} <{user['email']}>")
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["user", "moderator", "admin"]))
+@click.pass_obj
+def users_role(config: Config, username: str, role: str) -> None:
+    """Make an account a moderator or an administrator (or a plain user again)."""
+    if not _store(config).set_role(username.strip().lower(), role):
+        raise click.ClickException(f"no account named {username!r}")
+    console.print(f"{username.strip().lower()} is now {'an' if role == 'admin' else 'a'} {role}")

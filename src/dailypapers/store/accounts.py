@@ -65,6 +65,12 @@ class AccountQueries:
         with self.writer.begin() as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
 
+    def set_role(self, username: str, role: str) -> bool:
+        """Whether there is such an account (its sessions have the new role at their next request)."""
+        assert role in ROLES
+        with self.writer.begin() as conn:
+            return bool(conn.execute(users.update().where(users.c.username == username).values(role=role)).rowcount)
+
     def count_users(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
