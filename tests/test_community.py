@@ -57,7 +57,7 @@ def test_users_create_admin_from_the_command_line(tmp_path):
     weak = run_cli("--db", db, "users", "create", "bob", "--email", "b@example.org", "--password-stdin", input_text="short\n")
     assert weak.returncode == 1 and "10 to 200 characters" in weak.stderr
     made = run_cli("--db", db, "users", "create", "carol", "--email", "c@example.org", "--password-stdin", input_text=PASSWORD + "\n")
-    assert made.returncode == 0 and "created user carol" in made.stdout
+    assert made.returncode == 0 and "created user carol" in made.stderr  # (messages go to stderr)
     promoted = run_cli("--db", db, "users", "role", "Carol", "moderator")
     assert promoted.returncode == 0 and Store(db).login_candidate("carol")[0]["role"] == "moderator"
     unknown = run_cli("--db", db, "users", "role", "nobody", "admin")
