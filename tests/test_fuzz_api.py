@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -70,5 +72,7 @@ def test_the_write_api_takes_any_text_on_a_real_paper(api_schema):
         assert attached.status_code in (200, 422)
         assert client.post("/api/papers", json={"id": paper}).status_code in (404, 409, 422, 429, 502)
         assert client.get(f"/papers/{paper_id}").status_code == 200
+        for page in ("/authors/", "/organizations/"):  # pages outside the OpenAPI document, named by any text
+            assert client.get(page + quote(handle, safe="")).status_code in (200, 404, 422)
 
     writes()
