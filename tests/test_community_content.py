@@ -158,6 +158,17 @@ def test_comments_render_markdown_safely_and_count_everywhere(site):
     assert ada.api.post("/api/papers/0000.00000/comments", json={"body": "hi"}).status_code == 404
 
 
+def test_the_paper_page_counts_comments_here_and_on_hugging_face(site):
+    ada = Member(site, "ada")
+    entries = httpx.get(f"{site.url}/api/daily_papers", params={"limit": 100}).json()
+    paper = next(e for e in entries if e["numComments"] >= 2)
+    ada.api.post(f"/api/papers/{paper['id']}/comments", json={"body": "one here"})
+    page = httpx.get(f"{site.url}/papers/{paper['id']}").text
+    assert re.search(r'Comments <span class="muted">1</span>', page)
+    assert f"{paper['numComments']} more on <a href=\"https://huggingface.co/papers/{paper['id']}\"" in page
+    assert num_comments(site, paper["id"]) == paper["numComments"] + 1
+
+
 def test_only_the_author_edits_or_deletes_a_comment(site):
     ada, bob = Member(site, "ada"), Member(site, "bob")
     paper = featured_paper(site)

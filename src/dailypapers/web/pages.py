@@ -409,7 +409,8 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
 async def paper_page(request: Request, paper_id: str):
     def render() -> str:
         paper = _paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
-        store, moderator = request.app.state.store, is_moderator(current_user(request))
+        moderator = is_moderator(current_user(request))
+        comments = [{**c, "html": render_markdown(c["body"])} for c in request.app.state.store.comments_of(paper["id"], hidden=moderator)]
         submitter = paper.get("submitted_by")
         keywords = paper.get("ai_keywords") or []
         return _render(
@@ -436,7 +437,8 @@ async def paper_page(request: Request, paper_id: str):
             organization=_organization(paper),
             featured=[{"day": d, "label": _day_label(d), "href": _period_url(periods.day(d))} for d in paper.get("featured_on") or []],
             related=[card(other, n + 1) for n, other in enumerate(request.app.state.search.similar(paper, limit=RELATED))],
-            comments=[{**c, "html": render_markdown(c["body"])} for c in store.comments_of(paper["id"], hidden=moderator)],
+            comments=comments,
+            comments_elsewhere=paper["num_comments"] - sum(1 for c in comments if not c["hidden_at"]),  # on Hugging Face
             moderator=moderator,
             nav=_nav(_latest_day(request)),
             feeds=_feeds(None),
