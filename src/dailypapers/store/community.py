@@ -107,6 +107,18 @@ class CommunityQueries:
             ).scalars().all()  # fmt: skip
         return {"name": row.name, "fullname": row.fullname or row.name, "avatar": row.avatar, "members": list(members)}
 
+    def organizations_by_papers(self) -> list[dict]:
+        """Organizations with the most papers first: name, full name, papers, members."""
+        members = sa.select(sa.func.count()).where(org_members.c.organization == organizations.c.name).scalar_subquery()
+        count = sa.func.count(papers.c.pk)
+        query = (
+            sa.select(organizations.c.name, organizations.c.fullname, count.label("papers"), members.label("members"))
+            .select_from(organizations.outerjoin(papers, papers.c.organization == organizations.c.name))
+            .group_by(organizations.c.name).order_by(count.desc(), organizations.c.name)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return [{**row._mapping, "fullname": row.fullname or row.name} for row in conn.execute(query)]
+
     def organization_papers(self, name: str, offset: int, limit: int) -> tuple[list[dict], int]:
         """An organization's papers, most recently featured (else published) first; and how many."""
         day = sa.select(sa.func.max(featured.c.day)).where(featured.c.paper_id == papers.c.id).scalar_subquery()

@@ -61,6 +61,13 @@ def _list(request: Request, p: str, render) -> Response:
 # -- organizations ----------------------------------------------------------------------------------------
 
 
+@router.api_route("/organizations", methods=["GET", "HEAD"], include_in_schema=False)
+def organizations_page(request: Request):
+    orgs = request.app.state.store.organizations_by_papers()
+    body = _render(request, "organizations.html", title="Organizations", orgs=orgs, nav=_nav(latest_day(request)))
+    return _html(request, body)
+
+
 @router.api_route("/organizations/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 def organization_page(request: Request, name: Name, p: str = "0"):
     def render(page: int) -> str:
