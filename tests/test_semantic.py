@@ -200,3 +200,31 @@ def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_pat
 
     assert vectors(tmp_path / "killed.db") == vectors(tmp_path / "reference.db")
     assert len(vectors(tmp_path / "killed.db")) == Store(tmp_path / "killed.db").count_papers()
+
+
+def _caught_up(search: Search, timeout: float = 30) -> None:
+    import time
+
+    search.catch_up_soon()
+    deadline = time.monotonic() + timeout
+    while search._catch_up_running and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_changes_made_on_the_site_are_embedded_but_a_backlog_is_left_to_embed(demo_copy, encoder, monkeypatch):
+    import dailypapers.search as search_module
+    from dailypapers.records import PaperRecord
+
+    store = Store(demo_copy)
+    search = Search(store, encoder=encoder)
+    paper = store.papers_by_pk([7])[0]
+    new_text = "Deep-sea hydrothermal vent microbes and their chemosynthetic metabolism."
+    monkeypatch.setattr(search_module, "CATCH_UP_EMBED", 0)  # as if thousands were waiting
+    store.apply([PaperRecord(id=paper["id"], source="arxiv", observed="2099-01-01", title=paper["title"], abstract=new_text)])
+    _caught_up(search)
+    assert paper["id"] in [p["id"] for p in search.find("hydrothermal vent microbes", mode="lexical").papers]
+    assert paper["id"] not in [p["id"] for p in search.find("chemosynthesis at the bottom of the ocean", mode="semantic").papers]
+    monkeypatch.setattr(search_module, "CATCH_UP_EMBED", 200)
+    _caught_up(search)
+    assert paper["id"] in [p["id"] for p in search.find("chemosynthesis at the bottom of the ocean", mode="semantic").papers]
+    store.close()

@@ -44,6 +44,9 @@ def default_index_dir(store: Store) -> Path:
     return Path("dailypapers-index").resolve()
 
 
+CATCH_UP_EMBED = 200  # papers the server embeds itself after a change made on the site
+
+
 @dataclass
 class Found:
     papers: list[dict]
@@ -216,8 +219,11 @@ class Search:
                 self._catch_up_wanted = False
             try:
                 lexical.refresh(self.store, self.keyword)
+                # A paper or two is embedded here; a backlog (an ingest run without embedding) is left to
+                # `dailypapers embed` rather than taking the server's CPU for minutes.
                 if self._ready.is_set() and self.encoder is not None:
-                    embed_pending(self.store, self.encoder)
+                    if len(self.store.to_embed(model_key(self.encoder), CATCH_UP_EMBED + 1)) <= CATCH_UP_EMBED:
+                        embed_pending(self.store, self.encoder)
                     self.vectors.refresh(self.store)
             except Exception:  # the next catch-up, or `dailypapers index`, retries
                 logging.getLogger(__name__).exception("catching the search indexes up failed")
