@@ -36,7 +36,8 @@ class Submission(BaseModel):
 def _arxiv_client(request: Request) -> PoliteClient:
     state, config = request.app.state, request.app.state.config
     if getattr(state, "arxiv_client", None) is None:
-        state.arxiv_client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=2, timeout=20)
+        # A reader is waiting: two retries at most, and never a long Retry-After.
+        state.arxiv_client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=2, timeout=20, max_wait=10)
     return state.arxiv_client
 
 
