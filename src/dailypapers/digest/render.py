@@ -106,11 +106,7 @@ class Renderer:
             subject = f"{self.site_name}: {count} paper{'s' * (count != 1)} for {context['period']}"
         context["subject"] = subject
         headers = {
-            # encoded words of at most 75 characters, side by side on one line
-            "Subject": subject if subject.isascii() else Header(subject, "utf-8").encode(linesep=" "),
-            "From": formataddr(parseaddr(self.mail_from), "utf-8"),
-            "To": mail["email"],
-            "Date": formatdate(localtime=False, usegmt=True),
+            **mail_headers(subject, self.mail_from, mail["email"], self.host),
             "Message-ID": (f"<digest.{mail['subscriber_id']}.{mail['period'].replace(':', '.')}@{self.host}>"
                            if mail["kind"] == "digest" else make_msgid(domain=self.host)),  # fmt: skip
             # in every mail, the confirmation too: "I did not ask for this" is one click
@@ -125,6 +121,18 @@ class Renderer:
     def envelope(self, mail: dict, message: bytes) -> tuple[str, list[str], bytes]:
         """What an SMTP server is handed: sender, recipients, the message."""
         return parseaddr(self.mail_from)[1], [mail["email"]], message
+
+
+def mail_headers(subject: str, mail_from: str, to: str, host: str) -> dict[str, str]:
+    """Subject, From, To, Date and a new Message-ID, ready for `mime_alternative`."""
+    return {
+        # encoded words of at most 75 characters, side by side on one line
+        "Subject": subject if subject.isascii() else Header(subject, "utf-8").encode(linesep=" "),
+        "From": formataddr(parseaddr(mail_from), "utf-8"),
+        "To": to,
+        "Date": formatdate(localtime=False, usegmt=True),
+        "Message-ID": make_msgid(domain=host),
+    }
 
 
 def mime_alternative(headers: dict[str, str], text: str, html: str) -> bytes:

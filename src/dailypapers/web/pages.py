@@ -92,27 +92,28 @@ def _period_url(period: periods.Period, **query) -> str:
     return base + (f"?{urlencode(query)}" if query else "")
 
 
+def feed_links(path: str, label: str, query: str = "") -> list[dict]:
+    """`<link rel="alternate">` targets (and page links): the RSS and Atom feeds at `path`.rss / `path`.atom."""
+    query = f"?{query}" if query else ""
+    return [
+        {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"{path}.rss{query}", "label": "RSS"},
+        {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"{path}.atom{query}", "label": "Atom"},
+    ]
+
+
 def _feeds(period: periods.Period | None) -> list[dict]:
-    """`<link rel="alternate">` targets: the RSS and Atom feeds of this period (the latest day's if None)."""
+    """The feeds of this period (the latest day's if None)."""
     kind = period.kind if period else "day"
     name = FEED_NAMES[kind]
-    query = f"?{FEED_PARAMS[kind]}={period.label}" if period else ""
     label = f"{name} papers" + (f", {period.label}" if period else "")
-    return [
-        {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"/feeds/{name}.rss{query}"},
-        {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"/feeds/{name}.atom{query}"},
-    ]
+    return feed_links(f"/feeds/{name}", label, f"{FEED_PARAMS[kind]}={period.label}" if period else "")
 
 
 def _search_feeds(query: str) -> list[dict]:
-    """The RSS and Atom feeds of a search (its newest matches); none for a search with nothing to search for."""
+    """The feeds of a search (its newest matches); none for a search with nothing to search for."""
     if parse_query(query).is_empty:
         return []
-    params = urlencode({"q": query})
-    return [
-        {"type": "application/rss+xml", "title": f"RSS: search {query}", "href": f"/feeds/search.rss?{params}", "label": "RSS"},
-        {"type": "application/atom+xml", "title": f"Atom: search {query}", "href": f"/feeds/search.atom?{params}", "label": "Atom"},
-    ]
+    return feed_links("/feeds/search", f"search {query}", urlencode({"q": query}))
 
 
 def _web_url(url: str | None) -> str | None:

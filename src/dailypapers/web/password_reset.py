@@ -15,8 +15,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import UTC, datetime, timedelta
-from email.header import Header
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -25,7 +24,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
-from ..digest.render import mime_alternative
+from ..digest.render import mail_headers, mime_alternative
 from ..digest.send import connect
 from .auth import check_same_origin
 from .community import _log_in, _page
@@ -44,13 +43,7 @@ def duration(hours: float) -> str:
 def reset_message(config, to: str, username: str, link: str) -> bytes:
     """The mail with a reset link: plain text and HTML."""
     subject = f"Reset your password on {config.site_name}"
-    headers = {
-        "Subject": subject if subject.isascii() else Header(subject, "utf-8").encode(linesep=" "),
-        "From": formataddr(parseaddr(config.mail_from), "utf-8"),
-        "To": to,
-        "Date": formatdate(localtime=False, usegmt=True),
-        "Message-ID": make_msgid(domain=urlsplit(config.site_url).hostname or "localhost"),
-    }
+    headers = mail_headers(subject, config.mail_from, to, urlsplit(config.site_url).hostname or "localhost")
     lines = [
         f"Hello {username},",
         (f"Someone, we hope you, asked to reset the password of your {config.site_name} account. "

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .api import _json, _paper_or_404, latest_day
 from .auth import api_user, current_user, form_user
-from .pages import PER_PAGE, _BadRequest, _error_page, _html, _nav, _page, _pager, _render, card
+from .pages import PER_PAGE, _BadRequest, _error_page, _html, _nav, _page, _pager, _render, card, feed_links
 from .serialize import hf_item
 
 router = APIRouter()
@@ -40,11 +40,7 @@ def author_url(name: str) -> str:
 
 
 def _feeds(kind: str, name: str, label: str) -> list[dict]:
-    href = f"/feeds/{kind}/{quote(name, safe='')}"
-    return [
-        {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"{href}.rss", "label": "RSS"},
-        {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"{href}.atom", "label": "Atom"},
-    ]
+    return feed_links(f"/feeds/{kind}/{quote(name, safe='')}", label)
 
 
 def _list(request: Request, p: str, render) -> Response:

@@ -66,14 +66,15 @@ def submit(request: Request, user: dict, text: str) -> dict:
         raise HTTPException(409, str(AlreadyFeatured(paper_id, paper["featured_on"][0])))
     record = _fetch(request, paper_id) if paper is None or not paper.get("published_at") else None
     published = record.published_at if record else paper["published_at"]
-    oldest = datetime.now(UTC).date() - timedelta(days=config.submission_max_days)
+    today = datetime.now(UTC).date()
+    oldest = today - timedelta(days=config.submission_max_days)
     if not published or published[:10] < oldest.isoformat():
         raise HTTPException(422, f"{paper_id} was first published on {(published or 'an unknown day')[:10]}: only papers "
                                  f"published in the last {config.submission_max_days} days can be submitted")  # fmt: skip
     if record:
         store.apply([record])
     try:
-        store.feature_submission(paper_id, datetime.now(UTC).date().isoformat(), user["username"])
+        store.feature_submission(paper_id, today.isoformat(), user["username"])
     except AlreadyFeatured as exc:
         raise HTTPException(409, str(exc)) from None
     request.app.state.cache.changed()
