@@ -8,6 +8,7 @@ derived indexes (search/) can catch up incrementally.
 
 from __future__ import annotations
 
+import functools
 import operator
 import sqlite3
 import uuid
@@ -150,12 +151,11 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
                     old_days = set(old["featured_on"]) if old else set()
                     new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
                 if inserts:
-                    _executemany(conn, papers.insert(), _WRITE_COLUMNS, inserts)
+                    _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, inserts)
                 if updates:
-                    update = papers.update().where(papers.c.id == sa.bindparam("b_id"))
-                    _executemany(conn, update, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
+                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
                 if new_days:
-                    _executemany(conn, featured.insert(), ("paper_id", "day"), new_days)
+                    _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
                 result.inserted, result.updated = len(inserts), len(updates)
             if checkpoint:
                 self._save_checkpoint(conn, *checkpoint)
@@ -165,15 +165,15 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
         ids = list(ids)
         rows: dict[str, dict] = {}
         # An index-only probe first: on a fresh import most ids are new, and loading rows is the costly part.
-        ids = [i for start in range(0, len(ids), 500) for i in conn.execute(_EXISTING_IDS, {"ids": ids[start : start + 500]}).scalars()]
+        ids = [i for start in range(0, len(ids), 500) for i in _select_in(conn, _EXISTING_IDS, ids[start : start + 500]).scalars()]
         for start in range(0, len(ids), 500):
-            chunk = {"ids": ids[start : start + 500]}
-            for m in conn.execute(_ROWS_BY_ID, chunk).mappings().all():
+            chunk = ids[start : start + 500]
+            for m in conn.execute(_ROWS_BY_ID, {"ids": chunk}).mappings().all():  # JSON columns decoded
                 row = dict(m)
                 row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
                 row["featured_on"] = []
                 rows[row["id"]] = row
-            for paper_id, day in conn.execute(_DAYS_BY_ID, chunk).all():
+            for paper_id, day in _select_in(conn, _DAYS_BY_ID, chunk).all():
                 rows[paper_id]["featured_on"].append(day)
         return rows
 
@@ -207,10 +207,9 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
                     updates.append((*values, name))
         columns = ("fullname", "avatar", "observed")
         if inserts:
-            _executemany(conn, organizations.insert(), ("name", *columns), inserts)
+            _executemany(conn, _INSERT_ORGANIZATION, ("name", *columns), inserts)
         if updates:
-            update = organizations.update().where(organizations.c.name == sa.bindparam("b_name"))
-            _executemany(conn, update, (*columns, "b_name"), updates)
+            _executemany(conn, _UPDATE_ORGANIZATION, (*columns, "b_name"), updates)
 
     # -- ingest checkpoints -----------------------------------------------------------------------
     def _save_checkpoint(self, conn, source: str, key: str, state: dict) -> None:
@@ -267,16 +266,43 @@ def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> Non
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
     already be serialized (see _serialized). Keys named "b_..." are the WHERE clause's bind parameters.
     """
-    compiled = statement.compile(dialect=conn.dialect, column_keys=[k for k in keys if not k.startswith("b_")])
-    if not compiled.positional:
-        conn.exec_driver_sql(compiled.string, [dict(zip(keys, row)) for row in rows])
+    sql, order = _compiled_for_rows(statement, conn.dialect, tuple(keys))
+    if order is None:
+        conn.exec_driver_sql(sql, [dict(zip(keys, row)) for row in rows])
         return
-    order = [keys.index(name) for name in compiled.positiontup]
     if order != list(range(len(keys))):
         rows = [tuple(row[i] for i in order) for row in rows]
-    conn.exec_driver_sql(compiled.string, rows)
+    conn.exec_driver_sql(sql, rows)
 
 
+@functools.cache
+def _compiled_for_rows(statement, dialect, keys: tuple[str, ...]) -> tuple[str, list[int] | None]:
+    """(SQL, the position in `keys` of each positional parameter, or None for named parameters)."""
+    compiled = statement.compile(dialect=dialect, column_keys=[k for k in keys if not k.startswith("b_")])
+    return compiled.string, [keys.index(name) for name in compiled.positiontup] if compiled.positional else None
+
+
+def _select_in(conn, statement, ids: Sequence[str]):
+    """`statement`, whose one parameter is the expanding list "ids", run for `ids` through the driver.
+
+    SQLAlchemy renders an expanding IN list anew on every execution, which cost more than the query
+    itself when an import probes 500 ids at a time; the SQL is compiled once per list length instead.
+    """
+    sql, names = _compiled_in(statement, conn.dialect, len(ids))
+    return conn.exec_driver_sql(sql, tuple(ids) if names is None else dict(zip(names, ids)))
+
+
+@functools.cache
+def _compiled_in(statement, dialect, count: int) -> tuple[str, list[str] | None]:
+    compiled = statement.params(ids=[""] * count).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return compiled.string, None if compiled.positional else [f"ids_{n}" for n in range(1, count + 1)]
+
+
+_INSERT_PAPER = papers.insert()
+_UPDATE_PAPER = papers.update().where(papers.c.id == sa.bindparam("b_id"))
+_INSERT_FEATURED = featured.insert()
+_INSERT_ORGANIZATION = organizations.insert()
+_UPDATE_ORGANIZATION = organizations.update().where(organizations.c.name == sa.bindparam("b_name"))
 _WRITE_COLUMNS = tuple(c.name for c in papers.c if c.name != "pk")  # "id" first, "seq" last
 _JSON_COLUMNS = tuple(c.name for c in papers.c if isinstance(c.type, sa.JSON))
 _values_in_order = operator.itemgetter(*_WRITE_COLUMNS[:-1])
