@@ -84,6 +84,34 @@ def test_any_word_matches_and_papers_matching_more_words_rank_first(store, searc
     assert sorted(ids(search, "sparse reward quantum")) == ["2601.00001", "2601.00002"]
 
 
+def test_title_outweighs_authors_which_outweigh_the_abstract(store, search):
+    filler = "We report experiments on several standard benchmarks and compare with strong baselines."
+    store.apply([
+        paper("2601.00011", "Learning to plan", abstract=f"{filler} Kepler appears once here."),
+        paper("2601.00012", "Kepler: learning to plan", abstract=filler),
+        paper("2601.00013", "Learning to plan", abstract=filler, authors=("Jo Kepler",)),
+    ])  # fmt: skip
+    search.refresh()
+    assert ids(search, "kepler") == ["2601.00012", "2601.00013", "2601.00011"]
+
+
+def test_common_words_do_not_decide_the_ranking_but_still_find_alone(store, search):
+    store.apply([
+        paper("2601.00021", "The state of the art of the field", abstract="The the the of of in in."),
+        paper("2601.00022", "Diffusion models", abstract="A study of diffusion models for audio."),
+    ])  # fmt: skip
+    search.refresh()
+    assert ids(search, "the state of diffusion models") == ["2601.00022", "2601.00021"]
+    assert ids(search, "the of") == ["2601.00021", "2601.00022"]  # nothing but common words: they count
+
+
+def test_a_phrase_does_not_run_from_the_title_into_the_abstract(store, search):
+    store.apply([paper("2601.00031", "Sparse attention", abstract="Reward models for dialogue.")])
+    search.refresh()
+    assert ids(search, '"attention reward"') == []
+    assert ids(search, '"sparse attention"') == ids(search, '"reward models"') == ["2601.00031"]
+
+
 @pytest.fixture
 def catalog(store, search):
     def add(pid, title, *, day, cats, org=None, upvotes=0, authors=("Ada Lovelace",), abstract="An abstract."):
