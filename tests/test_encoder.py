@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dailypapers.search.encoder import ENV_VAR, Encoder, ModelUnavailable, find_model_dir
+from dailypapers.search.encoder import ENV_VAR, MAX_TOKENS, Encoder, ModelUnavailable, find_model_dir
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
 
@@ -27,24 +27,44 @@ def encoder():
     return Encoder.load(model_dir)
 
 
+def _reference(max_tokens: int):
+    data = json.loads(REFERENCE.read_text())
+    return data["texts"], np.asarray(data["vectors"][str(max_tokens)], dtype=np.float32)
+
+
 @pytest.fixture(scope="module")
 def reference():
-    data = json.loads(REFERENCE.read_text())
-    return data["texts"], np.asarray(data["vectors"], dtype=np.float32)
+    return _reference(MAX_TOKENS)
 
 
-def test_matches_sentence_transformers(encoder, reference):
-    texts, expected = reference
-    got = encoder.encode(texts)
+@pytest.mark.parametrize("max_tokens", [256, MAX_TOKENS])  # sentence-transformers' default, and ours
+def test_matches_sentence_transformers(encoder, max_tokens):
+    texts, expected = _reference(max_tokens)
+    got = (encoder if max_tokens == MAX_TOKENS else Encoder.load(find_model_dir(), max_tokens)).encode(texts)
     assert got.dtype == np.float32 and got.shape == (len(texts), 384) == expected.shape
     cosines = (got * expected).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1))
     assert cosines.min() >= 0.9999, dict(zip(texts, cosines.round(6)))
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+def test_the_whole_abstract_is_read(encoder):
+    texts, _ = _reference(MAX_TOKENS)
+    abstract = max(texts[:-1], key=len)  # over 256 word pieces, under 512
+    short = Encoder.load(find_model_dir(), 256)
+    assert len(encoder.tokenizer.encode(abstract).ids) > 256
+    (full,), (cut,) = encoder.encode([abstract]), short.encode([abstract])
+    assert float(full @ cut) < 0.999  # the end of the abstract moved the vector
+    (same,), (also,) = encoder.encode(["Attention Is All You Need"]), short.encode(["Attention Is All You Need"])
+    assert float(same @ also) > 0.9999
+
+
 def test_identity(encoder):
     assert encoder.name == "sentence-transformers/all-MiniLM-L6-v2" and encoder.dim == 384
-    assert len(encoder.version) == 12 and encoder.version == Encoder.load(find_model_dir()).version
+    assert encoder.version == Encoder.load(find_model_dir()).version
+    # the input length is part of the version: vectors made at another length are re-embedded, not mixed
+    weights, length = encoder.version.split("-")
+    assert len(weights) == 12 and length == str(MAX_TOKENS)
+    assert Encoder.load(find_model_dir(), 256).version == f"{weights}-256"
 
 
 def test_order_preserved_when_lengths_are_mixed(encoder, reference):

@@ -13,7 +13,7 @@ from .vectors import quantize
 
 
 def paper_text(title: str, abstract: str | None) -> str:
-    """What is embedded for a paper (the model reads its first 256 tokens)."""
+    """What is embedded for a paper (the encoder reads up to 512 word pieces: all of an arXiv abstract)."""
     return f"{title}. {abstract}" if abstract else title
 
 
