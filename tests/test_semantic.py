@@ -10,6 +10,7 @@ import pytest
 from conftest import SHARED, run_cli
 
 from dailypapers.search import Search
+from dailypapers.search.embed import embed_pending
 from dailypapers.search.encoder import Encoder, find_model_dir
 from dailypapers.store import Store
 
@@ -122,6 +123,26 @@ def test_embed_only_embeds_changed_text(demo_copy, encoder):
     search = Search(Store(demo_copy), encoder=encoder)
     found = search.find("protein folding", mode="semantic", limit=3)
     assert paper["id"] in [p["id"] for p in found.papers]
+
+
+def test_a_refresh_with_nothing_new_leaves_the_vector_index_memory_mapped(demo_copy, encoder):
+    """A vote or a comment catches the indexes up; reading a million vectors into memory for that
+    would add ~0.5 GB to the server. Only new vectors make the index writable (read whole)."""
+    store = Store(demo_copy)
+    search = Search(store, encoder=encoder)
+    count = len(search.vectors)
+    assert count > 0 and not search.vectors._writable  # searching maps the saved file
+    assert search.refresh() == 0 and not search.vectors._writable and len(search.vectors) == count
+    paper = store.papers_by_pk([7])[0]
+    from dailypapers.records import PaperRecord
+
+    store.apply([PaperRecord(id=paper["id"], source="arxiv", observed="2099-01-01", title=paper["title"],
+                             abstract="An entirely new abstract about glacier melt.")])  # fmt: skip
+    embed_pending(store, encoder)
+    search.refresh()
+    assert search.vectors._writable and len(search.vectors) == count
+    assert paper["id"] in [p["id"] for p in search.find("glacier melt", mode="semantic", limit=3).papers]
+    store.close()
 
 
 def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path):
