@@ -1,5 +1,8 @@
 """The command line: help everywhere, clear errors, settings."""
 
+import re
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -62,3 +65,14 @@ def test_migrations_match_the_schema(tmp_path):
     assert diff == []
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    """The README opens with exactly two commands (install and run the demo; install and run the
+    tests), and .ci/run runs the second one as it is written."""
+    root = Path(__file__).resolve().parents[1]
+    opening = re.match(r"# dailypapers\n\n```sh\n(.+)\n```\n```sh\n(.+)\n```\n", (root / "README.md").read_text())
+    assert opening, "the README must open with the two set-up commands"
+    demo, tests = opening.groups()
+    assert demo.endswith("dailypapers demo") and tests.endswith("python -m pytest")
+    assert tests in (root / ".ci" / "run").read_text().splitlines()
