@@ -119,8 +119,11 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
     assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(arxiv)).returncode == 0
 
     db = tmp_path / "killed.db"
+    # Ctrl-C as at a terminal: pytest started in the background (`.ci/run &`) has SIGINT ignored, and a
+    # child inherits that, so the ingest would never see the interrupt and simply finish.
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(arxiv)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     position = 0
     while time.monotonic() < deadline and process.poll() is None:
@@ -140,7 +143,7 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
     returncode = process.wait()
     if not position:
         pytest.fail(f"the ingest finished or stalled before it could be killed mid-way (exit status {returncode})")
-    assert returncode == (-9 if sig == signal.SIGKILL else 130)
+    assert returncode == (-9 if sig == signal.SIGKILL else 130), process.stderr.read().decode()[-3000:]
     result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(arxiv))
     assert result.returncode == 0, result.stderr
     assert "Resuming" in result.stderr
