@@ -98,11 +98,15 @@ def test_title_outweighs_authors_which_outweigh_the_abstract(store, search):
 def test_common_words_do_not_decide_the_ranking_but_still_find_alone(store, search):
     store.apply([
         paper("2601.00021", "The state of the art of the field", abstract="The the the of of in in."),
-        paper("2601.00022", "Diffusion models", abstract="A study of diffusion models for audio."),
+        paper("2601.00022", "Diffusion models", abstract="A study of the diffusion models for audio."),
     ])  # fmt: skip
     search.refresh()
     assert ids(search, "the state of diffusion models") == ["2601.00022", "2601.00021"]
     assert ids(search, "the of") == ["2601.00021", "2601.00022"]  # nothing but common words: they count
+    found = search.find("the diffusion models", mode="lexical")  # and only words that ranked are highlighted
+    assert [found.why[p["pk"]]["terms"] for p in found.papers] == [["diffusion", "models"]]
+    found = search.find('"the state" field', mode="lexical")  # a phrase keeps its common words
+    assert [found.why[p["pk"]]["terms"] for p in found.papers] == [["field", "state", "the"]]
 
 
 def test_a_phrase_does_not_run_from_the_title_into_the_abstract(store, search):

@@ -137,7 +137,7 @@ class Search:
                 ranked = fuse(lexical_pks, [pk for pk, _ in semantic])
             ranked = ranked[offset : offset + limit]
         papers = self.store.papers_by_pk(self._pin_exact(text, ranked, lexical_pks, limit) if offset == 0 else ranked)
-        terms = {w.lower() for w in parsed.words + [w for p in parsed.phrases for w in p]}
+        terms = {w.lower() for w in lexical.ranked_words(parsed.words) + [w for p in parsed.phrases for w in p]}
         for paper in papers:
             found_terms = terms & {w.lower() for w in _WORD.findall(f"{paper['title']} {paper.get('abstract') or ''}")}
             why.setdefault(paper["pk"], {})["terms"] = sorted(found_terms)

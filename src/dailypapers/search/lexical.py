@@ -68,6 +68,11 @@ def query_terms(text: str) -> list[str]:
     return _WORD.findall(text or "")[:MAX_TERMS]
 
 
+def ranked_words(words: list[str]) -> list[str]:
+    """Those of a query's free words that rank papers: the common ones only when there are no others."""
+    return [w for w in words if w.lower() not in _STOP_SET] or words
+
+
 def authors_text(authors: list[dict] | None) -> str:
     return ", ".join(a["name"] for a in authors or [])
 
@@ -200,8 +205,7 @@ class KeywordIndex(DerivedFolder):
         Occur = tantivy.Occur  # noqa: N806
         clauses = []
         if query.words:
-            words = [w for w in query.words if w.lower() not in _STOP_SET] or query.words
-            clauses.append((Occur.Must, self._text(words[:MAX_TERMS], list(FIELDS), BOOSTS)))
+            clauses.append((Occur.Must, self._text(ranked_words(query.words)[:MAX_TERMS], list(FIELDS), BOOSTS)))
         clauses += [(Occur.Must, self._phrase(words, ["text", "authors"])) for words in query.phrases]
         clauses += [(Occur.MustNot, self._phrase(words, ["text", "authors"])) for words in query.excluded]
         clauses += [(Occur.Must, self._phrase(words, ["authors"])) for words in query.authors]
