@@ -155,14 +155,14 @@ class Encoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths share a batch
-        batches, batch = [], []
+        batches, batch, batch_width = [], [], 0
         for i in order:
             width = _padded(len(ids[i]))
-            if batch and (len(batch) == batch_size or width != _padded(len(ids[batch[0]]))
-                          or (len(batch) + 1) * width > MAX_BATCH_TOKENS):  # fmt: skip
+            if batch and (len(batch) == batch_size or width != batch_width or (len(batch) + 1) * width > MAX_BATCH_TOKENS):
                 batches.append(batch)
                 batch = []
             batch.append(i)
+            batch_width = width
         if batch:
             batches.append(batch)
         for batch in batches:

@@ -33,6 +33,7 @@ from .query import Query, parse
 # abstract as three fields (weights 1.2, 1.1, 1.0) and is 0.700 / 0.701 this way; a title weight of
 # 0.5 scores lower, and a separate title field's own BM25 at weight 4 fell to 0.57.
 FIELDS = ("text", "title", "authors")
+PHRASE_FIELDS = ["text", "authors"]  # where "exact phrases" (and excluded ones) are looked for
 BOOSTS = {"text": 1.0, "title": 0.3, "authors": 0.6}
 SORTS = ("relevance", "date", "upvotes")
 SCHEMA_VERSION = 3  # a folder written with another version is rebuilt
@@ -206,8 +207,8 @@ class KeywordIndex(DerivedFolder):
         clauses = []
         if query.words:
             clauses.append((Occur.Must, self._text(ranked_words(query.words)[:MAX_TERMS], list(FIELDS), BOOSTS)))
-        clauses += [(Occur.Must, self._phrase(words, ["text", "authors"])) for words in query.phrases]
-        clauses += [(Occur.MustNot, self._phrase(words, ["text", "authors"])) for words in query.excluded]
+        clauses += [(Occur.Must, self._phrase(words, PHRASE_FIELDS)) for words in query.phrases]
+        clauses += [(Occur.MustNot, self._phrase(words, PHRASE_FIELDS)) for words in query.excluded]
         clauses += [(Occur.Must, self._phrase(words, ["authors"])) for words in query.authors]
         clauses += [(Occur.Must, self._phrase(words, ["organization"])) for words in query.organizations]
         if query.categories:

@@ -89,10 +89,9 @@ class VectorIndex(DerivedFolder):
         watermark. Resumable: a crash before the watermark moves re-adds that batch next time."""
         total = 0
         with self._lock:
-            rows = store.vectors_since(self.model, self.indexed_seq, batch)
-            if rows:  # nothing new (a vote, a comment): the index stays memory-mapped, not read whole
+            while rows := store.vectors_since(self.model, self.indexed_seq, batch):
+                # Only new vectors read the index whole; with nothing new (a vote, a comment) it stays mapped.
                 self._reload(writable=True)
-            while rows:
                 keys = np.array([r.paper_pk for r in rows], dtype=np.uint64)
                 vectors = np.stack([dequantize(r.vector, r.scale) for r in rows])
                 present = self.index.contains(keys)
@@ -107,5 +106,4 @@ class VectorIndex(DerivedFolder):
                 total += len(rows)
                 if progress:
                     progress(len(rows))
-                rows = store.vectors_since(self.model, self.indexed_seq, batch)
         return total
