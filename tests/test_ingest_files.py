@@ -156,15 +156,21 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
 
 
 def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path):
-    """Workers send back insert values (`Prepared`) instead of records; a paper the store already holds
-    is rebuilt from its line and merged. Both ways must end in the same catalog."""
+    """Workers stage new papers as SQLite rows (`StagedBatch`) that the writer copies in with SQL; a paper
+    the store already holds, or that a chunk names twice, is rebuilt from its line and merged. Both ways
+    must end in the same catalog."""
     from dailypapers.ingest import arxiv_snapshot, hf_daily
-    from dailypapers.ingest.files import read_records
+    from dailypapers.ingest.files import CHECKPOINT_EVERY, read_records
     from dailypapers.ingest.runner import Runner
-    from dailypapers.store import Prepared
+    from dailypapers.store import StagedBatch
 
     arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 3000)
-    ids = {json.loads(line)["id"] for line in arxiv.read_text().splitlines()}
+    lines = arxiv.read_text().splitlines(keepends=True)
+    revised = {**json.loads(lines[10]), "comments": "revised", "listing_date": "2026-12-01"}
+    lines[20:20] = [json.dumps(revised) + "\n"]  # the same paper twice in one chunk, the second one newer
+    lines[CHECKPOINT_EVERY + 5 : CHECKPOINT_EVERY + 5] = [lines[30]]  # and one again in the next chunk
+    arxiv.write_text("".join(lines))
+    ids = {json.loads(line)["id"] for line in lines}
     with gzip.open(HF_API_FILE, "rt") as fh:  # HF lines about some of those papers, and later ones with organizations
         lines = [line for n, line in enumerate(fh) if n < 300 or 5000 <= n < 5500 or json.loads(line)["paper"]["id"] in ids]
     hf = tmp_path / "hf.jsonl"
@@ -174,10 +180,11 @@ def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path)
         store = Store(tmp_path / f"workers{workers}.db")
         for path, parse in ((hf, hf_daily.parse_item), (arxiv, arxiv_snapshot.parse_item), (hf, hf_daily.parse_item)):
             items = list(read_records(path, parse, workers=workers, parallel_min_bytes=0))
-            assert any(isinstance(i, Prepared) for i in items) == (workers > 0)
+            assert any(isinstance(i, StagedBatch) for i in items) == (workers > 0)
             Runner(store, "test", str(path), show_progress=False).run(items, refresh_index=False)
             steps.append(catalog_dump(tmp_path / f"workers{workers}.db"))
         store.close()
     assert dumps[0] == dumps[1]
     assert dumps[0][0]["featured"] and dumps[0][-1]["organizations"]
+    assert any(p["comment"] == "revised" for p in dumps[0][1]["papers"])
     assert any(p["bib_rank"] == 3 and p["daily_observed"] for p in dumps[0][1]["papers"]), "the samples overlap"

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from ..records import InvalidRecord, PaperRecord
-from ..store import Prepared, insert_values
+from ..store.staging import StagedBatch, stage
 from .runner import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000
@@ -97,20 +97,18 @@ def _parse_one(parse: Callable, label: str, item) -> PaperRecord | Skipped:
         return Skipped(label, f"malformed record: {type(exc).__name__} {exc}")
 
 
-def _prepare_lines(parse: Callable, name: str, where: str, first: int, lines: list[bytes]) -> list:
-    """Parse a chunk of JSON lines (in a worker process) into, for each line, a `Skipped` or the fields
-    of a `Prepared` record but its source text, which the parent still holds."""
-    out = []
+def _stage_lines(parse: Callable, name: str, where: str, first: int, lines: list[bytes]) -> tuple[list[Skipped], bytes, int]:
+    """Parse a chunk of JSON lines (in a worker process): the lines skipped, and the others' records
+    staged for the store (see store/staging.py) by their position in the chunk."""
+    skipped, records = [], []
     for offset, line in enumerate(lines):
         try:
             item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
         except orjson.JSONDecodeError as exc:
             item = InvalidRecord(f"invalid JSON: {exc}")
         rec = _parse_one(parse, f"{name} {where} {first + offset + 1}", item)
-        if isinstance(rec, PaperRecord):
-            rec = (rec.id, insert_values(rec), rec.featured_on, rec.organization, rec.observed)
-        out.append(rec)
-    return out
+        (records if isinstance(rec, PaperRecord) else skipped).append((offset, rec))
+    return [rec for _, rec in skipped], *stage(records)
 
 
 def _start_worker() -> None:
@@ -119,16 +117,16 @@ def _start_worker() -> None:
 
 
 def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int = 0, where: str = "item",
-                 workers: int | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Iterator[PaperRecord | Prepared | Skipped | Checkpoint]:  # fmt: skip
+                 workers: int | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Iterator[PaperRecord | StagedBatch | Skipped | Checkpoint]:  # fmt: skip
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
-    Large JSON-lines files are parsed, and their records prepared for the store, by `workers` processes
-    (default: one per CPU but one, which this process needs to merge and write; measured fastest on two
-    cores); a bounded window of chunks keeps memory flat however large the file. `workers=0` parses in
+    Large JSON-lines files are parsed, and their records staged for the store, by `workers` processes
+    (default: one per CPU; this process decompresses and writes, which takes less than half of the
+    work); a bounded window of chunks keeps memory flat however large the file. `workers=0` parses in
     this process.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
-    workers = max((os.cpu_count() or 1) - 1, 1) if workers is None else workers
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if workers > 0 and file_size(path) >= parallel_min_bytes and _is_json_lines(path):
         yield from _read_lines_parallel(path, parse, start, where, workers)
         return
@@ -165,7 +163,7 @@ def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, wo
                 lines = ahead.result()
                 if lines:
                     ahead = reader.submit(read_chunk)
-                    future = pool.submit(_prepare_lines, parse, path.name, where, position, lines)
+                    future = pool.submit(_stage_lines, parse, path.name, where, position, lines)
                     window.append((position + len(lines), lines, future))
                     position += len(lines)
                 if not window:
@@ -173,8 +171,9 @@ def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, wo
                 if lines and len(window) < workers * 3:
                     continue
                 end, chunk, future = window.popleft()
-                for line, item in zip(chunk, future.result()):
-                    yield Prepared(*item, line, parse) if isinstance(item, tuple) else item
+                skipped, rows, size = future.result()
+                yield from skipped
+                yield StagedBatch(rows, size, chunk, parse)
                 yield Checkpoint({"position": end})
         finally:
             for _, _, future in window:

@@ -1,6 +1,6 @@
 """Runs a source into the store: batches, checkpoints, progress and the skipped-record report.
 
-A source is an iterable of `PaperRecord`, `Skipped` and `Checkpoint` items. The runner commits the
+A source is an iterable of `PaperRecord`, `StagedBatch`, `Skipped` and `Checkpoint` items. The runner commits the
 records gathered so far together with each `Checkpoint`'s state, so a rerun after Ctrl-C or kill -9
 resumes from the last commit; since applying a record twice changes nothing, the result is the same
 as an uninterrupted run.
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..records import PaperRecord
-from ..store import ApplyResult, Prepared, Store
+from ..store import ApplyResult, StagedBatch, Store
 
 MAX_EXAMPLES = 5
 
@@ -98,10 +98,11 @@ class Runner:
     def resume_state(self) -> dict | None:
         return self.store.checkpoint(self.source, self.key)
 
-    def run(self, items: Iterable[PaperRecord | Prepared | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
+    def run(self, items: Iterable[PaperRecord | StagedBatch | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
         report = self.report
         started = time.perf_counter()
-        pending: list[PaperRecord | Prepared] = []
+        pending: list[PaperRecord] = []
+        staged: list[StagedBatch] = []  # at most one: a second is written before it is kept
         progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.completed:,.0f} records"), TextColumn("[cyan]{task.fields[rate]:,.0f}/s"),
@@ -112,19 +113,26 @@ class Runner:
             task = progress.add_task(self.source, total=None, rate=0.0, skipped=0)
 
             def flush(state: dict | None) -> None:
-                if pending or state is not None:
-                    report.result += self.store.apply(pending, (self.source, self.key, state) if state else None)
+                if pending or staged or state is not None:
+                    checkpoint = (self.source, self.key, state) if state else None
+                    report.result += self.store.apply(pending, checkpoint, staged[0] if staged else None)
                     pending.clear()
+                    staged.clear()
                 elapsed = time.perf_counter() - started
                 progress.update(task, completed=report.read, rate=report.read / elapsed if elapsed else 0,
                                 skipped=report.skipped_total)  # fmt: skip
 
             for item in items:
-                if isinstance(item, (PaperRecord, Prepared)):
+                if isinstance(item, PaperRecord):
                     report.read += 1
                     pending.append(item)
                     if len(pending) >= self.batch_size * 5:  # a source that checkpoints rarely
                         flush(None)
+                elif isinstance(item, StagedBatch):
+                    if staged:
+                        flush(None)
+                    report.read += item.size
+                    staged.append(item)
                 elif isinstance(item, Skipped):
                     report.read += 1
                     report.skipped[_reason_kind(item.reason)] += 1

@@ -12,10 +12,10 @@ import functools
 import operator
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -28,9 +28,10 @@ from .embeddings import EmbeddingQueries
 from .merge import merge, record_to_row
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
+from .staging import JSON_COLUMNS, STAGED_COLUMNS, WRITE_COLUMNS, StagedBatch, insert_values, json_text, serialized
 from .subscriptions import SubscriptionQueries
 
-__all__ = ["ApplyResult", "Prepared", "Store", "database_url", "insert_values"]
+__all__ = ["ApplyResult", "StagedBatch", "Store", "database_url"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -41,7 +42,6 @@ _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib
 # bulk inserts measurably cheaper (about 0.5 µs per NULL, a quarter of the insert time).
 sqlite3.register_adapter(type(None), {}.get)
 _IDS = sa.bindparam("ids", expanding=True)
-_EXISTING_IDS = sa.select(papers.c.id).where(papers.c.id.in_(_IDS))
 _ROWS_BY_ID = (
     sa.select(papers, organizations.c.fullname.label("org_fullname"), organizations.c.avatar.label("org_avatar"))
     .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
@@ -56,10 +56,6 @@ def database_url(db: str | Path) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
-
-
-def _json_dumps(value) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass
@@ -79,7 +75,7 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
     def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
-        options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        options = dict(json_serializer=json_text, json_deserializer=orjson.loads)
         if self.is_sqlite:
             path = sa.engine.make_url(self.url).database
             if path and path != ":memory:":
@@ -118,62 +114,97 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
         self.writer.dispose()
 
     # -- writing ----------------------------------------------------------------------------------
-    def apply(self, records: Sequence[PaperRecord | Prepared], checkpoint: tuple[str, str, dict] | None = None) -> ApplyResult:
-        """Merge a batch of records into the store in one transaction (with the ingest checkpoint, if any)."""
-        result = ApplyResult()
-        with self.writer.begin() as conn:
-            existing = self._load_rows(conn, {r.id for r in records})
-            current: dict[str, dict | PaperRecord | Prepared] = {}
-            for rec in records:
-                base = current.get(rec.id) or existing.get(rec.id)
-                if base is None:
-                    current[rec.id] = rec  # a new paper, seen once so far: no merge needed
-                else:
-                    current[rec.id] = merge(_as_row(base), rec.record() if isinstance(rec, Prepared) else rec)
-            changed = [
-                row for pid, row in current.items()
-                if pid not in existing or _content(row) != _content(existing[pid])
-            ]  # fmt: skip
-            result.unchanged = len(current) - len(changed)
-            self._upsert_organizations(conn, records)
-            if changed:
-                seq = self._next_seq(conn, len(changed))
-                inserts, updates, new_days = [], [], []
-                for offset, row in enumerate(changed):
-                    if not isinstance(row, dict):  # a new paper from a single record
-                        values = row.insert_params if isinstance(row, Prepared) else insert_values(row)
-                        inserts.append(values + (seq + offset,))
-                        new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
-                        continue
-                    params = _paper_params(row, seq + offset)
-                    old = existing.get(row["id"])
-                    (updates if old else inserts).append(params)
-                    old_days = set(old["featured_on"]) if old else set()
-                    new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
-                if inserts:
-                    _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, inserts)
-                if updates:
-                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
-                if new_days:
-                    _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
-                result.inserted, result.updated = len(inserts), len(updates)
+    def apply(self, records: Sequence[PaperRecord], checkpoint: tuple[str, str, dict] | None = None,
+              staged: StagedBatch | None = None) -> ApplyResult:  # fmt: skip
+        """Merge a batch of records, and a staged batch, into the store in one transaction (with the
+        ingest checkpoint, if any)."""
+        if staged is not None and not self.is_sqlite:
+            records, staged = [*records, *staged.records()], None
+        with self.writer.connect() as conn, _attached(conn, staged), conn.begin():
+            sightings = [(r.observed, r.organization) for r in records if r.organization]
+            if staged:
+                sightings += [(seen, orjson.loads(org)) for seen, org in conn.exec_driver_sql(_STAGED_ORGANIZATIONS)]
+                records = [*records, *self._unstage_merges(conn, staged, {r.id for r in records})]
+            self._upsert_organizations(conn, sightings)
+            result = self._apply_records(conn, records)
+            if staged:
+                result.inserted += self._insert_staged(conn)
             if checkpoint:
                 self._save_checkpoint(conn, *checkpoint)
         return result
 
+    def _apply_records(self, conn, records: Sequence[PaperRecord]) -> ApplyResult:
+        result = ApplyResult()
+        existing = self._load_rows(conn, {r.id for r in records})
+        current: dict[str, dict | PaperRecord] = {}
+        for rec in records:
+            base = current.get(rec.id) or existing.get(rec.id)
+            current[rec.id] = rec if base is None else merge(_as_row(base), rec)  # a paper seen once needs no merge
+        changed = [
+            row for pid, row in current.items()
+            if pid not in existing or _content(row) != _content(existing[pid])
+        ]  # fmt: skip
+        result.unchanged = len(current) - len(changed)
+        if not changed:
+            return result
+        seq = self._next_seq(conn, len(changed))
+        inserts, updates, new_days = [], [], []
+        for offset, row in enumerate(changed):
+            if isinstance(row, PaperRecord):  # a new paper from a single record
+                inserts.append(insert_values(row) + (seq + offset,))
+                new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
+                continue
+            params = serialized(dict(row)) + (seq + offset,)
+            old = existing.get(row["id"])
+            (updates if old else inserts).append(params)
+            old_days = set(old["featured_on"]) if old else set()
+            new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
+        if inserts:
+            _executemany(conn, _INSERT_PAPER, WRITE_COLUMNS, inserts)
+        if updates:
+            _executemany(conn, _UPDATE_PAPER, (*WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
+        if new_days:
+            _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
+        result.inserted, result.updated = len(inserts), len(updates)
+        return result
+
+    def _unstage_merges(self, conn, staged: StagedBatch, other_ids: set[str]) -> list[PaperRecord]:
+        """Take out of the staged rows those that cannot simply be inserted: papers the store holds
+        already, or that the batch names more than once (or `other_ids` names); their records, to merge."""
+        positions = [pos for (pos,) in conn.exec_driver_sql(_STAGED_MERGES)]
+        if other_ids:
+            positions += [pos for pos, pid in conn.exec_driver_sql("SELECT pos, id FROM staging.staged") if pid in other_ids]
+        positions = sorted(set(positions))
+        if positions:
+            conn.exec_driver_sql("DELETE FROM staging.staged WHERE pos = ?", [(pos,) for pos in positions])
+        return [staged.record(pos) for pos in positions]
+
+    def _insert_staged(self, conn) -> int:
+        """Insert the staged rows that are left, all new papers, in one statement; returns how many."""
+        count = conn.exec_driver_sql("SELECT count(*) FROM staging.staged").scalar()
+        if count:
+            seq = self._next_seq(conn, count)
+            conn.exec_driver_sql(_INSERT_STAGED, (seq,))
+            conn.exec_driver_sql(_INSERT_STAGED_DAYS)
+        return count
+
     def _load_rows(self, conn, ids: Iterable[str]) -> dict[str, dict]:
+        """The stored rows of those of `ids` the store holds, as `merge` takes them."""
         ids = list(ids)
         rows: dict[str, dict] = {}
-        # An index-only probe first: on a fresh import most ids are new, and loading rows is the costly part.
-        ids = [i for start in range(0, len(ids), 500) for i in _select_in(conn, _EXISTING_IDS, ids[start : start + 500]).scalars()]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for m in conn.execute(_ROWS_BY_ID, {"ids": chunk}).mappings().all():  # JSON columns decoded
-                row = dict(m)
+            result = _select_in(conn, _ROWS_BY_ID, chunk)
+            keys = list(result.keys())
+            for values in result:
+                row = dict(zip(keys, values))
+                for name in JSON_COLUMNS:  # raw driver values: SQLite hands JSON back as text
+                    if type(row[name]) is str:
+                        row[name] = orjson.loads(row[name])
                 row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
                 row["featured_on"] = []
                 rows[row["id"]] = row
-            for paper_id, day in _select_in(conn, _DAYS_BY_ID, chunk).all():
+            for paper_id, day in _select_in(conn, _DAYS_BY_ID, chunk):
                 rows[paper_id]["featured_on"].append(day)
         return rows
 
@@ -188,11 +219,12 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             conn.execute(meta.update().where(meta.c.key == "seq").values(value=value))
         return first
 
-    def _upsert_organizations(self, conn, records: Sequence[PaperRecord]) -> None:
-        """Organization details from the latest observation that names them; missing details are kept."""
+    def _upsert_organizations(self, conn, sightings: list[tuple[str, dict]]) -> None:
+        """Organization details from the latest observation that names them; missing details are kept.
+        `sightings` are (day observed, organization) in the order the records came."""
         latest: dict[str, tuple[str, dict]] = {}
-        for rec in sorted((r for r in records if r.organization), key=lambda r: r.observed):
-            latest[rec.organization["name"]] = (rec.observed, rec.organization)
+        for observed, org in sorted(sightings, key=operator.itemgetter(0)):
+            latest[org["name"]] = (observed, org)
         if not latest:
             return
         known = {r.name: r for r in conn.execute(sa.select(organizations).where(organizations.c.name.in_(list(latest))))}
@@ -246,10 +278,8 @@ def _org_dict(name, fullname, avatar) -> dict | None:
     return {"name": name, "fullname": fullname, "avatar": avatar} if name else None
 
 
-def _as_row(item: dict | PaperRecord | Prepared) -> dict:
-    if isinstance(item, dict):
-        return item
-    return merge(None, item.record() if isinstance(item, Prepared) else item)
+def _as_row(item: dict | PaperRecord) -> dict:
+    return item if isinstance(item, dict) else merge(None, item)
 
 
 def _content(row: dict):
@@ -264,7 +294,7 @@ def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> Non
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work on bulk imports; the
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
-    already be serialized (see _serialized). Keys named "b_..." are the WHERE clause's bind parameters.
+    already be serialized (see staging.serialized). Keys named "b_..." are the WHERE clause's bind parameters.
     """
     sql, order = _compiled_for_rows(statement, conn.dialect, tuple(keys))
     if order is None:
@@ -303,46 +333,34 @@ _UPDATE_PAPER = papers.update().where(papers.c.id == sa.bindparam("b_id"))
 _INSERT_FEATURED = featured.insert()
 _INSERT_ORGANIZATION = organizations.insert()
 _UPDATE_ORGANIZATION = organizations.update().where(organizations.c.name == sa.bindparam("b_name"))
-_WRITE_COLUMNS = tuple(c.name for c in papers.c if c.name != "pk")  # "id" first, "seq" last
-_JSON_COLUMNS = tuple(c.name for c in papers.c if isinstance(c.type, sa.JSON))
-_values_in_order = operator.itemgetter(*_WRITE_COLUMNS[:-1])
-assert _WRITE_COLUMNS[-1] == "seq"
+
+# SQLite only: the staged rows of a StagedBatch, attached as the schema "staging" (see staging.py).
+_STAGED_MERGES = (
+    "SELECT pos FROM staging.staged WHERE id IN (SELECT id FROM main.papers)"
+    " OR id IN (SELECT id FROM staging.staged GROUP BY id HAVING count(*) > 1)"
+)
+_STAGED_ORGANIZATIONS = "SELECT observed, org_detail FROM staging.staged WHERE org_detail IS NOT NULL ORDER BY pos"
+_INSERT_STAGED = (
+    f"INSERT INTO main.papers ({', '.join(WRITE_COLUMNS)}) "
+    f"SELECT {', '.join(STAGED_COLUMNS)}, ? + row_number() OVER (ORDER BY pos) - 1 FROM staging.staged ORDER BY pos"
+)
+_INSERT_STAGED_DAYS = (
+    "INSERT INTO main.featured (paper_id, day) SELECT s.id, d.value FROM staging.staged s, json_each(s.featured_on) d"
+    " ORDER BY s.pos, d.key"
+)
 
 
-def _serialized(row: dict) -> tuple:
-    """A merged row, changed in place, as the values of _WRITE_COLUMNS but `seq`, JSON serialized."""
-    org = row["organization"]
-    row["organization"] = org["name"] if org else None
-    row["submitter"] = (row["submitted_by"] or {}).get("user")
-    row["upvotes"] = row["upvotes"] or 0
-    row["num_comments"] = row["num_comments"] or 0
-    for name in _JSON_COLUMNS:
-        if row[name] is not None:
-            row[name] = _json_dumps(row[name])
-    return _values_in_order(row)
-
-
-def _paper_params(row: dict, seq: int) -> tuple:
-    return _serialized(dict(row)) + (seq,)
-
-
-class Prepared(NamedTuple):  # a tuple: workers send thousands of these, and tuples pickle fast
-    """A record with its share of `Store.apply` done ahead, in a parse worker: the values that insert it
-    as a new paper. Most imported papers are new, so workers send back these compact values, and the
-    full record is rebuilt from its source text only for a paper the store already holds."""
-
-    id: str
-    insert_params: tuple  # insert_values(record)
-    featured_on: list[str]
-    organization: dict | None
-    observed: str
-    source_text: bytes  # one JSON value
-    parse: Callable[[object], PaperRecord]
-
-    def record(self) -> PaperRecord:
-        return self.parse(orjson.loads(self.source_text))
-
-
-def insert_values(rec: PaperRecord) -> tuple:
-    """The values that insert `rec` as a new paper (see `Prepared`)."""
-    return _serialized(record_to_row(rec))
+@contextmanager
+def _attached(conn, staged: StagedBatch | None):
+    """Attach a staged batch's rows as the schema "staging" for the length of the block (SQLite)."""
+    if staged is None:
+        yield
+        return
+    driver = conn.connection.driver_connection
+    driver.execute("ATTACH ':memory:' AS staging")
+    try:
+        driver.deserialize(staged.rows, name="staging")
+        yield
+    finally:
+        if not conn.invalidated:  # an interrupted statement closes the connection, attachment and all
+            driver.execute("DETACH staging")
