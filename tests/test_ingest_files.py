@@ -156,13 +156,13 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
 
 
 def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path):
-    """Workers stage new papers as SQLite rows (`StagedBatch`) that the writer copies in with SQL; a paper
-    the store already holds, or that a chunk names twice, is rebuilt from its line and merged. Both ways
-    must end in the same catalog."""
+    """A large file's lines come in chunks that worker processes parse and write, each worker waiting for
+    its turn so that chunks commit in file order. That must end in the catalog that parsing and writing
+    in one process gives, whether chunks are handled here or by workers, with duplicates within a chunk
+    and across chunks, and papers both files hold."""
     from dailypapers.ingest import arxiv_snapshot, hf_daily
-    from dailypapers.ingest.files import CHECKPOINT_EVERY, read_records
+    from dailypapers.ingest.files import CHECKPOINT_EVERY, LineChunk, read_records
     from dailypapers.ingest.runner import Runner
-    from dailypapers.store import StagedBatch
 
     arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 3000)
     lines = arxiv.read_text().splitlines(keepends=True)
@@ -175,16 +175,20 @@ def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path)
         lines = [line for n, line in enumerate(fh) if n < 300 or 5000 <= n < 5500 or json.loads(line)["paper"]["id"] in ids]
     hf = tmp_path / "hf.jsonl"
     hf.write_text("".join(lines))
-    dumps = {0: [], 1: []}  # the catalog after each step, by number of workers
-    for workers, steps in dumps.items():
-        store = Store(tmp_path / f"workers{workers}.db")
+    ways = {"records": (10**12, 0), "chunks here": (0, 0), "chunks in 2 workers": (0, 2)}  # chunk_min_bytes, workers
+    dumps = {way: [] for way in ways}  # the catalog after each step
+    for n, (way, (chunk_min_bytes, workers)) in enumerate(ways.items()):
+        steps = dumps[way]
+        store = Store(tmp_path / f"{n}.db")
         for path, parse in ((hf, hf_daily.parse_item), (arxiv, arxiv_snapshot.parse_item), (hf, hf_daily.parse_item)):
-            items = list(read_records(path, parse, workers=workers, parallel_min_bytes=0))
-            assert any(isinstance(i, StagedBatch) for i in items) == (workers > 0)
-            Runner(store, "test", str(path), show_progress=False).run(items, refresh_index=False)
-            steps.append(catalog_dump(tmp_path / f"workers{workers}.db"))
+            items = list(read_records(path, parse, chunk_min_bytes=chunk_min_bytes))
+            assert any(isinstance(i, LineChunk) for i in items) == (chunk_min_bytes == 0)
+            report = Runner(store, "test", str(path), show_progress=False, workers=workers).run(items, refresh_index=False)
+            assert report.read == len(path.read_text().splitlines())
+            steps.append(catalog_dump(tmp_path / f"{n}.db"))
         store.close()
-    assert dumps[0] == dumps[1]
-    assert dumps[0][0]["featured"] and dumps[0][-1]["organizations"]
-    assert any(p["comment"] == "revised" for p in dumps[0][1]["papers"])
-    assert any(p["bib_rank"] == 3 and p["daily_observed"] for p in dumps[0][1]["papers"]), "the samples overlap"
+        assert dumps[way] == dumps["records"], way
+    first, second, third = dumps["records"]
+    assert first["featured"] and third["organizations"]
+    assert any(p["comment"] == "revised" for p in second["papers"])
+    assert any(p["bib_rank"] == 3 and p["daily_observed"] for p in second["papers"]), "the samples overlap"

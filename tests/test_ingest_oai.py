@@ -21,7 +21,7 @@ from conftest import FIXTURES, dailypapers_cmd
 from dailypapers.config import Config
 from dailypapers.ingest import arxiv_oai
 from dailypapers.ingest.http import FetchError, PoliteClient
-from dailypapers.ingest.runner import Checkpoint, Skipped
+from dailypapers.ingest.items import Checkpoint, Skipped
 from dailypapers.records import PaperRecord
 
 OAI_DIR = FIXTURES / "arxiv-oai"

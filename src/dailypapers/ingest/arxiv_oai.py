@@ -14,7 +14,7 @@ from datetime import date
 from ..records import InvalidRecord, PaperRecord, iso_datetime, iso_day
 from .http import FetchError, PoliteClient
 from .latex import decode_accents
-from .runner import Checkpoint, Skipped
+from .items import Checkpoint, Skipped
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 ARXIV = "{http://arxiv.org/OAI/arXiv/}"

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import gc
 import gzip
 import itertools
-import multiprocessing
 import os
 import re
-import signal
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
 from ..records import InvalidRecord, PaperRecord
-from ..store.staging import StagedBatch, stage
-from .runner import Checkpoint, Skipped
+from .items import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000
-PARALLEL_MIN_BYTES = 4_000_000  # smaller files are parsed in-process: starting workers costs more
+CHUNK_MIN_BYTES = 4_000_000  # smaller files are parsed in-process: starting workers costs more
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -86,52 +82,58 @@ def _parses(line: bytes) -> bool:
         return False
 
 
-def _parse_one(parse: Callable, label: str, item) -> PaperRecord | Skipped:
-    if isinstance(item, Exception):
-        return Skipped(label, str(item))
+def _parse_one(parse: Callable, item, label: str, number: int) -> PaperRecord | Skipped:
+    """The record from `item`, or why the item numbered `number` (as "<label> <number>") is skipped."""
     try:
+        if isinstance(item, Exception):
+            raise item
         return parse(item)
     except InvalidRecord as exc:
-        return Skipped(label, str(exc))
+        return Skipped(f"{label} {number}", str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return Skipped(label, f"malformed record: {type(exc).__name__} {exc}")
+        return Skipped(f"{label} {number}", f"malformed record: {type(exc).__name__} {exc}")
 
 
-def _stage_lines(parse: Callable, name: str, where: str, first: int, lines: list[bytes]) -> tuple[list[Skipped], bytes, int]:
-    """Parse a chunk of JSON lines (in a worker process): the lines skipped, and the others' records
-    staged for the store (see store/staging.py) by their position in the chunk."""
-    skipped, records = [], []
-    for offset, line in enumerate(lines):
-        try:
-            item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
-        except orjson.JSONDecodeError as exc:
-            item = InvalidRecord(f"invalid JSON: {exc}")
-        rec = _parse_one(parse, f"{name} {where} {first + offset + 1}", item)
-        (records if isinstance(rec, PaperRecord) else skipped).append((offset, rec))
-    return [rec for _, rec in skipped], *stage(records)
+@dataclass
+class LineChunk:
+    """Consecutive lines of a JSON-lines file, not yet parsed: the runner parses and writes them, in
+    worker processes for a large file (see ingest/parallel.py)."""
 
+    first: int  # the position (0-based line number) of the first line
+    lines: list[bytes]
+    parse: Callable[[object], PaperRecord]  # picklable: a module-level function or a partial of one
+    label: str  # how a skipped line is named, e.g. "file.jsonl line"
 
-def _start_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    gc.disable()  # a worker's objects die with their chunk; cycle collection only cost time (measured ~2x)
+    @property
+    def end(self) -> int:
+        return self.first + len(self.lines)
+
+    def parsed(self) -> tuple[list[PaperRecord], list[Skipped]]:
+        records, skipped = [], []
+        for offset, line in enumerate(self.lines):
+            try:
+                item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
+            except orjson.JSONDecodeError as exc:
+                item = InvalidRecord(f"invalid JSON: {exc}")
+            rec = _parse_one(self.parse, item, self.label, self.first + offset + 1)
+            (records if isinstance(rec, PaperRecord) else skipped).append(rec)
+        return records, skipped
 
 
 def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int = 0, where: str = "item",
-                 workers: int | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Iterator[PaperRecord | StagedBatch | Skipped | Checkpoint]:  # fmt: skip
+                 chunk_min_bytes: int = CHUNK_MIN_BYTES) -> Iterator[PaperRecord | LineChunk | Skipped | Checkpoint]:  # fmt: skip
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
-    Large JSON-lines files are parsed, and their records staged for the store, by `workers` processes
-    (default: one per CPU; this process decompresses and writes, which takes less than half of the
-    work); a bounded window of chunks keeps memory flat however large the file. `workers=0` parses in
-    this process.
+    A JSON-lines file of `chunk_min_bytes` or more comes as unparsed `LineChunk`s of CHECKPOINT_EVERY
+    lines, which the runner parses in worker processes; the file is decompressed a chunk ahead, in a
+    thread (zlib works without the GIL). Anything smaller is parsed here.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers > 0 and file_size(path) >= parallel_min_bytes and _is_json_lines(path):
-        yield from _read_lines_parallel(path, parse, start, where, workers)
+    if file_size(path) >= chunk_min_bytes and _is_json_lines(path):
+        yield from _read_line_chunks(path, parse, start, f"{path.name} {where}")
         return
     for position, item in iter_json_items(path, start):
-        yield _parse_one(parse, f"{path.name} {where} {position + 1}", item)
+        yield _parse_one(parse, item, f"{path.name} {where}", position + 1)
         if (position + 1) % CHECKPOINT_EVERY == 0:
             yield Checkpoint({"position": position + 1})
 
@@ -142,42 +144,20 @@ def _is_json_lines(path: Path) -> bool:
     return not first.lstrip().startswith(b"[") and _parses(first)
 
 
-def _read_lines_parallel(path: Path, parse: Callable, start: int, where: str, workers: int):
-    context = multiprocessing.get_context("fork")  # workers only compute: no locks, no database handles
-    with (
-        open_bytes(path) as fh,
-        ThreadPoolExecutor(1) as reader,  # decompresses ahead while this thread merges (zlib frees the GIL)
-        ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker) as pool,
-    ):
+def _read_line_chunks(path: Path, parse: Callable, start: int, label: str) -> Iterator[LineChunk]:
+    with open_bytes(path) as fh, ThreadPoolExecutor(1) as reader:
         for _ in itertools.islice(fh, start):
             pass
 
         def read_chunk() -> list[bytes]:
             return list(itertools.islice(fh, CHECKPOINT_EVERY))
 
-        ahead = reader.submit(read_chunk)
-        window: deque = deque()
         position = start
-        try:
-            while True:
-                lines = ahead.result()
-                if lines:
-                    ahead = reader.submit(read_chunk)
-                    future = pool.submit(_stage_lines, parse, path.name, where, position, lines)
-                    window.append((position + len(lines), lines, future))
-                    position += len(lines)
-                if not window:
-                    return
-                if lines and len(window) < workers * 3:
-                    continue
-                end, chunk, future = window.popleft()
-                skipped, rows, size = future.result()
-                yield from skipped
-                yield StagedBatch(rows, size, chunk, parse)
-                yield Checkpoint({"position": end})
-        finally:
-            for _, _, future in window:
-                future.cancel()
+        ahead = reader.submit(read_chunk)
+        while lines := ahead.result():
+            ahead = reader.submit(read_chunk)
+            yield LineChunk(position, lines, parse, label)
+            position += len(lines)
 
 
 def file_size(path: Path) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..records import InvalidRecord, PaperRecord, iso_datetime, iso_day
 from .files import day_in_name, read_records
 from .http import PoliteClient
-from .runner import Checkpoint, Skipped
+from .items import Checkpoint, Skipped
 
 PAGE_SIZE = 100
 

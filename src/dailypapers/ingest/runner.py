@@ -1,17 +1,18 @@
 """Runs a source into the store: batches, checkpoints, progress and the skipped-record report.
 
-A source is an iterable of `PaperRecord`, `StagedBatch`, `Skipped` and `Checkpoint` items. The runner commits the
-records gathered so far together with each `Checkpoint`'s state, so a rerun after Ctrl-C or kill -9
-resumes from the last commit; since applying a record twice changes nothing, the result is the same
-as an uninterrupted run.
+A source is an iterable of `PaperRecord`, `Skipped` and `Checkpoint` items, or of `LineChunk`s (a
+large file's unparsed lines, each its own checkpoint). The runner commits the records gathered so far
+together with each checkpoint's state, so a rerun after Ctrl-C or kill -9 resumes from the last
+commit; since applying a record twice changes nothing, the result is the same as an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,20 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..records import PaperRecord
-from ..store import ApplyResult, StagedBatch, Store
+from ..store import ApplyResult, Store
+from .files import LineChunk
+from .items import Checkpoint, Skipped
+from .parallel import ChunkDone, ChunkWriter
 
 MAX_EXAMPLES = 5
-
-
-@dataclass
-class Skipped:
-    where: str  # e.g. "line 12" or "2025-10-02 item 3"
-    reason: str
-
-
-@dataclass
-class Checkpoint:
-    state: dict  # what the source needs to resume after everything yielded so far
 
 
 @dataclass
@@ -84,9 +77,14 @@ def _reason_kind(reason: str) -> str:
 
 
 class Runner:
+    """`workers`: processes that parse and write `LineChunk`s (default: one per CPU; the reading process
+    only decompresses); 0 handles them in this process."""
+
     def __init__(self, store: Store, source: str, checkpoint_key: str, *, batch_size: int = 1000,
-                 console: Console | None = None, show_progress: bool = True, index_dir: str | None = None):  # fmt: skip
+                 console: Console | None = None, show_progress: bool = True, index_dir: str | None = None,
+                 workers: int | None = None):  # fmt: skip
         self.store = store
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.source = source
         self.key = checkpoint_key
         self.batch_size = batch_size
@@ -98,29 +96,45 @@ class Runner:
     def resume_state(self) -> dict | None:
         return self.store.checkpoint(self.source, self.key)
 
-    def run(self, items: Iterable[PaperRecord | StagedBatch | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
+    def run(self, items: Iterable[PaperRecord | LineChunk | Skipped | Checkpoint], *, refresh_index: bool = True) -> Report:
         report = self.report
         started = time.perf_counter()
         pending: list[PaperRecord] = []
-        staged: list[StagedBatch] = []  # at most one: a second is written before it is kept
         progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.completed:,.0f} records"), TextColumn("[cyan]{task.fields[rate]:,.0f}/s"),
             TextColumn("{task.fields[skipped]:,} skipped"), TimeElapsedColumn(),
             console=self.console, disable=not self.show_progress,
         )  # fmt: skip
-        with progress, _fewer_collections():
+        with progress, _fewer_collections(), ExitStack() as stack:
             task = progress.add_task(self.source, total=None, rate=0.0, skipped=0)
+            writer: ChunkWriter | None = None
 
-            def flush(state: dict | None) -> None:
-                if pending or staged or state is not None:
-                    checkpoint = (self.source, self.key, state) if state else None
-                    report.result += self.store.apply(pending, checkpoint, staged[0] if staged else None)
-                    pending.clear()
-                    staged.clear()
+            def show() -> None:
                 elapsed = time.perf_counter() - started
                 progress.update(task, completed=report.read, rate=report.read / elapsed if elapsed else 0,
                                 skipped=report.skipped_total)  # fmt: skip
+
+            def flush(state: dict | None) -> None:
+                if pending or state is not None:
+                    report.result += self.store.apply(pending, (self.source, self.key, state) if state else None)
+                    pending.clear()
+                show()
+
+            def written(chunks: list[ChunkDone]) -> None:
+                for chunk in chunks:
+                    report.result += chunk.result
+                    report.read += chunk.records
+                    skip(chunk.skipped)
+                if chunks:
+                    show()
+
+            def skip(items: list[Skipped]) -> None:
+                for item in items:
+                    report.read += 1
+                    report.skipped[_reason_kind(item.reason)] += 1
+                    if len(report.examples) < MAX_EXAMPLES:
+                        report.examples.append((item.where, item.reason))
 
             for item in items:
                 if isinstance(item, PaperRecord):
@@ -128,18 +142,24 @@ class Runner:
                     pending.append(item)
                     if len(pending) >= self.batch_size * 5:  # a source that checkpoints rarely
                         flush(None)
-                elif isinstance(item, StagedBatch):
-                    if staged:
-                        flush(None)
-                    report.read += item.size
-                    staged.append(item)
                 elif isinstance(item, Skipped):
-                    report.read += 1
-                    report.skipped[_reason_kind(item.reason)] += 1
-                    if len(report.examples) < MAX_EXAMPLES:
-                        report.examples.append((item.where, item.reason))
+                    skip([item])
                 elif isinstance(item, Checkpoint):
                     flush(item.state)
+                elif isinstance(item, LineChunk) and self.workers:
+                    if writer is None:
+                        flush(None)
+                        writer = ChunkWriter(self.store.url, self.source, self.key, self.workers)
+                        stack.callback(writer.close)
+                    written(writer.submit(item))
+                elif isinstance(item, LineChunk):
+                    records, skipped = item.parsed()
+                    report.read += len(records)
+                    pending.extend(records)
+                    skip(skipped)
+                    flush({"position": item.end})
+            if writer is not None:
+                written(writer.finish())
             flush(None)
             self.store.clear_checkpoint(self.source, self.key)
         report.seconds = time.perf_counter() - started

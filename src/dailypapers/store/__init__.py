@@ -13,7 +13,6 @@ import operator
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +27,9 @@ from .embeddings import EmbeddingQueries
 from .merge import merge, record_to_row
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
-from .staging import JSON_COLUMNS, STAGED_COLUMNS, WRITE_COLUMNS, StagedBatch, insert_values, json_text, serialized
 from .subscriptions import SubscriptionQueries
 
-__all__ = ["ApplyResult", "StagedBatch", "Store", "database_url"]
+__all__ = ["ApplyResult", "Store", "database_url", "insert_values"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -58,6 +56,10 @@ def database_url(db: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
 @dataclass
 class ApplyResult:
     inserted: int = 0
@@ -75,7 +77,7 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
     def __init__(self, db: str | Path, *, migrate: bool = True):
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
-        options = dict(json_serializer=json_text, json_deserializer=orjson.loads)
+        options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
         if self.is_sqlite:
             path = sa.engine.make_url(self.url).database
             if path and path != ":memory:":
@@ -115,78 +117,49 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
 
     # -- writing ----------------------------------------------------------------------------------
     def apply(self, records: Sequence[PaperRecord], checkpoint: tuple[str, str, dict] | None = None,
-              staged: StagedBatch | None = None) -> ApplyResult:  # fmt: skip
-        """Merge a batch of records, and a staged batch, into the store in one transaction (with the
-        ingest checkpoint, if any)."""
-        if staged is not None and not self.is_sqlite:
-            records, staged = [*records, *staged.records()], None
-        with self.writer.connect() as conn, _attached(conn, staged), conn.begin():
-            sightings = [(r.observed, r.organization) for r in records if r.organization]
-            if staged:
-                sightings += [(seen, orjson.loads(org)) for seen, org in conn.exec_driver_sql(_STAGED_ORGANIZATIONS)]
-                records = [*records, *self._unstage_merges(conn, staged, {r.id for r in records})]
-            self._upsert_organizations(conn, sightings)
-            result = self._apply_records(conn, records)
-            if staged:
-                result.inserted += self._insert_staged(conn)
+              new_values: Sequence[tuple] | None = None) -> ApplyResult:  # fmt: skip
+        """Merge a batch of records into the store in one transaction (with the ingest checkpoint, if any).
+
+        `new_values`, when given, are `insert_values` of each record, computed ahead (e.g. while another
+        process holds the database): most imported papers are new, and this is most of their cost here.
+        """
+        result = ApplyResult()
+        ahead = {id(rec): values for rec, values in zip(records, new_values)} if new_values else {}
+        with self.writer.begin() as conn:
+            existing = self._load_rows(conn, {r.id for r in records})
+            current: dict[str, dict | PaperRecord] = {}
+            for rec in records:
+                base = current.get(rec.id) or existing.get(rec.id)
+                current[rec.id] = rec if base is None else merge(_as_row(base), rec)  # a paper seen once needs no merge
+            changed = [
+                row for pid, row in current.items()
+                if pid not in existing or _content(row) != _content(existing[pid])
+            ]  # fmt: skip
+            result.unchanged = len(current) - len(changed)
+            self._upsert_organizations(conn, records)
+            if changed:
+                seq = self._next_seq(conn, len(changed))
+                inserts, updates, new_days = [], [], []
+                for offset, row in enumerate(changed):
+                    if isinstance(row, PaperRecord):  # a new paper from a single record
+                        inserts.append((ahead.get(id(row)) or insert_values(row)) + (seq + offset,))
+                        new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
+                        continue
+                    params = _paper_params(row, seq + offset)
+                    old = existing.get(row["id"])
+                    (updates if old else inserts).append(params)
+                    old_days = set(old["featured_on"]) if old else set()
+                    new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
+                if inserts:
+                    _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, inserts)
+                if updates:
+                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
+                if new_days:
+                    _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
+                result.inserted, result.updated = len(inserts), len(updates)
             if checkpoint:
                 self._save_checkpoint(conn, *checkpoint)
         return result
-
-    def _apply_records(self, conn, records: Sequence[PaperRecord]) -> ApplyResult:
-        result = ApplyResult()
-        existing = self._load_rows(conn, {r.id for r in records})
-        current: dict[str, dict | PaperRecord] = {}
-        for rec in records:
-            base = current.get(rec.id) or existing.get(rec.id)
-            current[rec.id] = rec if base is None else merge(_as_row(base), rec)  # a paper seen once needs no merge
-        changed = [
-            row for pid, row in current.items()
-            if pid not in existing or _content(row) != _content(existing[pid])
-        ]  # fmt: skip
-        result.unchanged = len(current) - len(changed)
-        if not changed:
-            return result
-        seq = self._next_seq(conn, len(changed))
-        inserts, updates, new_days = [], [], []
-        for offset, row in enumerate(changed):
-            if isinstance(row, PaperRecord):  # a new paper from a single record
-                inserts.append(insert_values(row) + (seq + offset,))
-                new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
-                continue
-            params = serialized(dict(row)) + (seq + offset,)
-            old = existing.get(row["id"])
-            (updates if old else inserts).append(params)
-            old_days = set(old["featured_on"]) if old else set()
-            new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
-        if inserts:
-            _executemany(conn, _INSERT_PAPER, WRITE_COLUMNS, inserts)
-        if updates:
-            _executemany(conn, _UPDATE_PAPER, (*WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
-        if new_days:
-            _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
-        result.inserted, result.updated = len(inserts), len(updates)
-        return result
-
-    def _unstage_merges(self, conn, staged: StagedBatch, other_ids: set[str]) -> list[PaperRecord]:
-        """Take out of the staged rows those that cannot simply be inserted: papers the store holds
-        already, or that the batch names more than once (or `other_ids` names); their records, to merge."""
-        positions = [pos for (pos,) in conn.exec_driver_sql(_STAGED_MERGES)]
-        if other_ids:
-            positions += [pos for pos, pid in conn.exec_driver_sql("SELECT pos, id FROM staging.staged") if pid in other_ids]
-        positions = sorted(set(positions))
-        if positions:
-            conn.exec_driver_sql("DELETE FROM staging.staged WHERE pos = ?", [(pos,) for pos in positions])
-        return [staged.record(pos) for pos in positions]
-
-    def _insert_staged(self, conn) -> int:
-        """Insert the staged rows that are left, all new papers, in one statement; returns how many."""
-        count = conn.exec_driver_sql("SELECT count(*) FROM staging.staged").scalar()
-        if count:
-            seq = self._next_seq(conn, count)
-            conn.exec_driver_sql(_INSERT_STAGED, (seq,))
-            conn.exec_driver_sql(_INSERT_STAGED_DAYS)
-        return count
 
     def _load_rows(self, conn, ids: Iterable[str]) -> dict[str, dict]:
         """The stored rows of those of `ids` the store holds, as `merge` takes them."""
@@ -196,15 +169,15 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             chunk = ids[start : start + 500]
             result = _select_in(conn, _ROWS_BY_ID, chunk)
             keys = list(result.keys())
-            for values in result:
+            for values in result.fetchall():
                 row = dict(zip(keys, values))
-                for name in JSON_COLUMNS:  # raw driver values: SQLite hands JSON back as text
+                for name in _JSON_COLUMNS:  # raw driver values: SQLite hands JSON back as text
                     if type(row[name]) is str:
                         row[name] = orjson.loads(row[name])
                 row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
                 row["featured_on"] = []
                 rows[row["id"]] = row
-            for paper_id, day in _select_in(conn, _DAYS_BY_ID, chunk):
+            for paper_id, day in _select_in(conn, _DAYS_BY_ID, chunk).fetchall():
                 rows[paper_id]["featured_on"].append(day)
         return rows
 
@@ -219,12 +192,11 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             conn.execute(meta.update().where(meta.c.key == "seq").values(value=value))
         return first
 
-    def _upsert_organizations(self, conn, sightings: list[tuple[str, dict]]) -> None:
-        """Organization details from the latest observation that names them; missing details are kept.
-        `sightings` are (day observed, organization) in the order the records came."""
+    def _upsert_organizations(self, conn, records: Sequence[PaperRecord]) -> None:
+        """Organization details from the latest observation that names them; missing details are kept."""
         latest: dict[str, tuple[str, dict]] = {}
-        for observed, org in sorted(sightings, key=operator.itemgetter(0)):
-            latest[org["name"]] = (observed, org)
+        for rec in sorted((r for r in records if r.organization), key=lambda r: r.observed):
+            latest[rec.organization["name"]] = (rec.observed, rec.organization)
         if not latest:
             return
         known = {r.name: r for r in conn.execute(sa.select(organizations).where(organizations.c.name.in_(list(latest))))}
@@ -294,7 +266,7 @@ def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> Non
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work on bulk imports; the
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
-    already be serialized (see staging.serialized). Keys named "b_..." are the WHERE clause's bind parameters.
+    already be serialized (see _serialized). Keys named "b_..." are the WHERE clause's bind parameters.
     """
     sql, order = _compiled_for_rows(statement, conn.dialect, tuple(keys))
     if order is None:
@@ -333,34 +305,29 @@ _UPDATE_PAPER = papers.update().where(papers.c.id == sa.bindparam("b_id"))
 _INSERT_FEATURED = featured.insert()
 _INSERT_ORGANIZATION = organizations.insert()
 _UPDATE_ORGANIZATION = organizations.update().where(organizations.c.name == sa.bindparam("b_name"))
-
-# SQLite only: the staged rows of a StagedBatch, attached as the schema "staging" (see staging.py).
-_STAGED_MERGES = (
-    "SELECT pos FROM staging.staged WHERE id IN (SELECT id FROM main.papers)"
-    " OR id IN (SELECT id FROM staging.staged GROUP BY id HAVING count(*) > 1)"
-)
-_STAGED_ORGANIZATIONS = "SELECT observed, org_detail FROM staging.staged WHERE org_detail IS NOT NULL ORDER BY pos"
-_INSERT_STAGED = (
-    f"INSERT INTO main.papers ({', '.join(WRITE_COLUMNS)}) "
-    f"SELECT {', '.join(STAGED_COLUMNS)}, ? + row_number() OVER (ORDER BY pos) - 1 FROM staging.staged ORDER BY pos"
-)
-_INSERT_STAGED_DAYS = (
-    "INSERT INTO main.featured (paper_id, day) SELECT s.id, d.value FROM staging.staged s, json_each(s.featured_on) d"
-    " ORDER BY s.pos, d.key"
-)
+_WRITE_COLUMNS = tuple(c.name for c in papers.c if c.name != "pk")  # "id" first, "seq" last
+_JSON_COLUMNS = tuple(c.name for c in papers.c if isinstance(c.type, sa.JSON))
+_values_in_order = operator.itemgetter(*_WRITE_COLUMNS[:-1])
+assert _WRITE_COLUMNS[-1] == "seq"
 
 
-@contextmanager
-def _attached(conn, staged: StagedBatch | None):
-    """Attach a staged batch's rows as the schema "staging" for the length of the block (SQLite)."""
-    if staged is None:
-        yield
-        return
-    driver = conn.connection.driver_connection
-    driver.execute("ATTACH ':memory:' AS staging")
-    try:
-        driver.deserialize(staged.rows, name="staging")
-        yield
-    finally:
-        if not conn.invalidated:  # an interrupted statement closes the connection, attachment and all
-            driver.execute("DETACH staging")
+def _serialized(row: dict) -> tuple:
+    """A merged row, changed in place, as the values of _WRITE_COLUMNS but `seq`, JSON serialized."""
+    org = row["organization"]
+    row["organization"] = org["name"] if org else None
+    row["submitter"] = (row["submitted_by"] or {}).get("user")
+    row["upvotes"] = row["upvotes"] or 0
+    row["num_comments"] = row["num_comments"] or 0
+    for name in _JSON_COLUMNS:
+        if row[name] is not None:
+            row[name] = _json_dumps(row[name])
+    return _values_in_order(row)
+
+
+def _paper_params(row: dict, seq: int) -> tuple:
+    return _serialized(dict(row)) + (seq,)
+
+
+def insert_values(rec: PaperRecord) -> tuple:
+    """The values that insert `rec` as a new paper."""
+    return _serialized(record_to_row(rec))
