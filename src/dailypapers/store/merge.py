@@ -90,14 +90,14 @@ def _link_accounts(authors: list[dict] | None, other: list[dict] | None) -> list
     """Give authors in `authors` the account the same name has in `other`; ambiguous names are left alone."""
     if not authors or not other or not any(a.get("user") for a in other):
         return authors
-    names = Counter(_name_key(a["name"]) for a in authors) + Counter(_name_key(a["name"]) for a in other)
-    accounts = {
-        _name_key(a["name"]): a["user"] for a in other if a.get("user") and names[_name_key(a["name"])] <= 2
-    }
+    keys = [_name_key(a["name"]) for a in authors]
+    their_keys = [_name_key(a["name"]) for a in other]
+    names = Counter(keys)
+    names.update(their_keys)
+    accounts = {key: a["user"] for key, a in zip(their_keys, other) if a.get("user") and names[key] <= 2}
     if not accounts:
         return authors
-    linked = []
-    for author in authors:
-        user = accounts.get(_name_key(author["name"]))
-        linked.append({**author, "user": user} if user and not author.get("user") else author)
-    return linked
+    return [
+        {**author, "user": accounts[key]} if key in accounts and not author.get("user") else author
+        for key, author in zip(keys, authors)
+    ]
