@@ -77,14 +77,15 @@ def _reason_kind(reason: str) -> str:
 
 
 class Runner:
-    """`workers`: processes that parse and write `LineChunk`s (default: one per CPU; the reading process
-    only decompresses); 0 handles them in this process."""
+    """`workers`: processes that parse and write `LineChunk`s (default: one more than there are CPUs, so
+    that a core is not left idle while a worker waits for its turn to write; the reading process only
+    decompresses); 0 handles them in this process."""
 
     def __init__(self, store: Store, source: str, checkpoint_key: str, *, batch_size: int = 1000,
                  console: Console | None = None, show_progress: bool = True, index_dir: str | None = None,
                  workers: int | None = None):  # fmt: skip
         self.store = store
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.workers = (os.cpu_count() or 1) + 1 if workers is None else workers
         self.source = source
         self.key = checkpoint_key
         self.batch_size = batch_size
