@@ -1,10 +1,12 @@
 """Parse and write the chunks of a large file in worker processes, committed in file order.
 
-Each worker parses a chunk into records, then waits for its turn and applies them to the store, with
-the chunk's checkpoint, in one transaction of its own. Turns follow file order, so every merge sees
-the records before it, exactly as in one process, and an interrupted run leaves a checkpoint after
-which nothing is committed. One worker's parsing overlaps another's writing, and records never cross
-a process boundary: sending them to one writing process had cost it more than SQLite's own work.
+Each worker parses a chunk into records and works out what they change from a snapshot of the store
+(`Store.plan`), then waits for its turn and writes that, with the chunk's checkpoint, in one
+transaction of its own; if a paper it read has changed in between, the chunk is merged again there.
+Turns follow file order, so every merge sees the records before it, exactly as in one process, and
+an interrupted run leaves a checkpoint after which nothing is committed. Only the writing is done in
+turn; records never cross a process boundary (sending them to one writing process had cost it more
+than SQLite's own work).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-from ..store import ApplyResult, Store, insert_values
+from ..store import ApplyResult, Store
 from .files import LineChunk
 from .items import Skipped
 
@@ -75,15 +77,15 @@ def _start_worker(url: str, source: str, key: str, turn, turn_changed) -> None:
 
 def _write_chunk(index: int, chunk: LineChunk) -> ChunkDone:
     records, skipped = chunk.parsed()
-    new_values = [insert_values(rec) for rec in records]  # before taking the turn: writing is the bottleneck
+    store = _worker["store"]
+    plan = store.plan(records)  # reading and merging, before taking the turn: writing is the bottleneck
     turn, turn_changed = _worker["turn"], _worker["turn_changed"]
     with turn_changed:
         turn_changed.wait_for(lambda: turn.value in (index, _FAILED))
         if turn.value == _FAILED:
             raise RuntimeError(f"not written: an earlier chunk than lines {chunk.first + 1}-{chunk.end} failed")
     try:
-        checkpoint = (_worker["source"], _worker["key"], {"position": chunk.end})
-        result = _worker["store"].apply(records, checkpoint, new_values)
+        result = store.apply(plan, (_worker["source"], _worker["key"], {"position": chunk.end}))
         following = index + 1
     except BaseException:
         following = _FAILED

@@ -13,7 +13,7 @@ import operator
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -29,7 +29,7 @@ from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 from .subscriptions import SubscriptionQueries
 
-__all__ = ["ApplyResult", "Store", "database_url", "insert_values"]
+__all__ = ["ApplyResult", "Plan", "Store", "database_url", "insert_values"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -45,6 +45,7 @@ _ROWS_BY_ID = (
     .select_from(papers.outerjoin(organizations, papers.c.organization == organizations.c.name))
     .where(papers.c.id.in_(_IDS))
 )
+_SEQS_BY_ID = sa.select(papers.c.id, papers.c.seq).where(papers.c.id.in_(_IDS))
 _DAYS_BY_ID = sa.select(featured.c.paper_id, featured.c.day).where(featured.c.paper_id.in_(_IDS)).order_by(featured.c.day)
 
 
@@ -58,6 +59,18 @@ def database_url(db: str | Path) -> str:
 
 def _json_dumps(value) -> str:
     return orjson.dumps(value).decode()
+
+
+@dataclass
+class Plan:
+    """What `Store.apply` would write for `records`, worked out from a snapshot of the store."""
+
+    records: Sequence[PaperRecord]
+    based_on: dict[str, int | None]  # the seq of each paper it read; None: not in the store then
+    inserts: list[tuple] = field(default_factory=list)  # values of _WRITE_COLUMNS but seq
+    updates: list[tuple] = field(default_factory=list)  # the same, for papers in the store
+    new_days: list[tuple[str, str]] = field(default_factory=list)  # (paper id, day) to add to `featured`
+    unchanged: int = 0
 
 
 @dataclass
@@ -116,50 +129,68 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
         self.writer.dispose()
 
     # -- writing ----------------------------------------------------------------------------------
-    def apply(self, records: Sequence[PaperRecord], checkpoint: tuple[str, str, dict] | None = None,
-              new_values: Sequence[tuple] | None = None) -> ApplyResult:  # fmt: skip
+    def apply(self, records: Sequence[PaperRecord] | Plan, checkpoint: tuple[str, str, dict] | None = None) -> ApplyResult:
         """Merge a batch of records into the store in one transaction (with the ingest checkpoint, if any).
 
-        `new_values`, when given, are `insert_values` of each record, computed ahead (e.g. while another
-        process holds the database): most imported papers are new, and this is most of their cost here.
+        Given a `Plan` made earlier (`plan`), only what it writes is done here, unless a paper it read
+        has changed since, in which case the records are merged again.
         """
-        result = ApplyResult()
-        ahead = {id(rec): values for rec, values in zip(records, new_values)} if new_values else {}
         with self.writer.begin() as conn:
-            existing = self._load_rows(conn, {r.id for r in records})
-            current: dict[str, dict | PaperRecord] = {}
-            for rec in records:
-                base = current.get(rec.id) or existing.get(rec.id)
-                current[rec.id] = rec if base is None else merge(_as_row(base), rec)  # a paper seen once needs no merge
-            changed = [
-                row for pid, row in current.items()
-                if pid not in existing or _content(row) != _content(existing[pid])
-            ]  # fmt: skip
-            result.unchanged = len(current) - len(changed)
-            self._upsert_organizations(conn, records)
-            if changed:
-                seq = self._next_seq(conn, len(changed))
-                inserts, updates, new_days = [], [], []
-                for offset, row in enumerate(changed):
-                    if isinstance(row, PaperRecord):  # a new paper from a single record
-                        inserts.append((ahead.get(id(row)) or insert_values(row)) + (seq + offset,))
-                        new_days += [(row.id, d) for d in sorted(set(row.featured_on))]
-                        continue
-                    params = _paper_params(row, seq + offset)
-                    old = existing.get(row["id"])
-                    (updates if old else inserts).append(params)
-                    old_days = set(old["featured_on"]) if old else set()
-                    new_days += [(row["id"], d) for d in row["featured_on"] if d not in old_days]
-                if inserts:
-                    _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, inserts)
-                if updates:
-                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), [(*p[1:], p[0]) for p in updates])
-                if new_days:
-                    _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), new_days)
-                result.inserted, result.updated = len(inserts), len(updates)
+            if not isinstance(records, Plan):
+                plan = self._plan(conn, records)
+            elif self._unchanged_since(conn, records):
+                plan = records
+            else:
+                plan = self._plan(conn, records.records)
+            self._upsert_organizations(conn, plan.records)
+            if plan.inserts or plan.updates:
+                seq = self._next_seq(conn, len(plan.inserts) + len(plan.updates))
+                if plan.inserts:
+                    rows = [values + (seq + n,) for n, values in enumerate(plan.inserts)]
+                    _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, rows)
+                if plan.updates:
+                    seq += len(plan.inserts)
+                    rows = [(*values[1:], seq + n, values[0]) for n, values in enumerate(plan.updates)]
+                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), rows)
+                if plan.new_days:
+                    _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), plan.new_days)
             if checkpoint:
                 self._save_checkpoint(conn, *checkpoint)
-        return result
+        return ApplyResult(len(plan.inserts), len(plan.updates), plan.unchanged)
+
+    def plan(self, records: Sequence[PaperRecord]) -> Plan:
+        """Read and merge for `apply` ahead of it, from a snapshot: this may run while another process
+        writes, and leaves `apply` (which must run in turn) only the writing."""
+        with self.engine.connect() as conn:
+            return self._plan(conn, records)
+
+    def _plan(self, conn, records: Sequence[PaperRecord]) -> Plan:
+        existing = self._load_rows(conn, {r.id for r in records})
+        current: dict[str, dict | PaperRecord] = {}
+        for rec in records:
+            base = current.get(rec.id) or existing.get(rec.id)
+            current[rec.id] = rec if base is None else merge(_as_row(base), rec)  # a paper seen once needs no merge
+        plan = Plan(records, {pid: existing[pid]["seq"] if pid in existing else None for pid in current})
+        for pid, row in current.items():
+            old = existing.get(pid)
+            if isinstance(row, PaperRecord):  # a new paper from a single record
+                plan.inserts.append(insert_values(row))
+                plan.new_days += [(pid, d) for d in sorted(set(row.featured_on))]
+            elif old is not None and _content(row) == _content(old):
+                plan.unchanged += 1
+            else:
+                (plan.updates if old else plan.inserts).append(_serialized(dict(row)))
+                old_days = set(old["featured_on"]) if old else set()
+                plan.new_days += [(pid, d) for d in row["featured_on"] if d not in old_days]
+        return plan
+
+    def _unchanged_since(self, conn, plan: Plan) -> bool:
+        """Whether every paper `plan` read is as it was then (each change to a paper gives it a new seq)."""
+        ids = list(plan.based_on)
+        now = {}
+        for start in range(0, len(ids), 500):
+            now.update(_select_in(conn, _SEQS_BY_ID, ids[start : start + 500]).all())
+        return all(now.get(pid) == seq for pid, seq in plan.based_on.items())
 
     def _load_rows(self, conn, ids: Iterable[str]) -> dict[str, dict]:
         """The stored rows of those of `ids` the store holds, as `merge` takes them."""
@@ -322,10 +353,6 @@ def _serialized(row: dict) -> tuple:
         if row[name] is not None:
             row[name] = _json_dumps(row[name])
     return _values_in_order(row)
-
-
-def _paper_params(row: dict, seq: int) -> tuple:
-    return _serialized(dict(row)) + (seq,)
 
 
 def insert_values(rec: PaperRecord) -> tuple:
