@@ -1,3 +1,5 @@
+from datetime import timezone
+
 import pytest
 
 from dailypapers.ingest.latex import decode_accents
@@ -44,6 +46,26 @@ def test_dates_are_normalized_to_utc_iso():
         iso_day("2025-02-30")
     with pytest.raises(InvalidRecord):
         iso_datetime("yesterday")
+
+
+@pytest.mark.parametrize("zone", ["GMT", "UTC", "+0000"])
+def test_rfc2822_dates_read_fast_as_email_utils_reads_them(zone):
+    """The snapshot's version dates take a fast path; it must agree with the general one, errors included."""
+    from email.utils import parsedate_to_datetime
+
+    for text in [f"{weekday}{day} {month} {year} {clock} {zone}"
+                 for weekday in ("", "Mon, ") for day in ("1", "02", "28", "29", "30", "31", "0")
+                 for month in ("Jan", "Feb", "Apr", "Dec", "Foo") for year in ("1999", "2008", "2023")
+                 for clock in ("00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60")]:  # fmt: skip
+        try:
+            expected = parsedate_to_datetime(text).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        except (TypeError, ValueError):
+            expected = InvalidRecord
+        if expected is InvalidRecord:
+            with pytest.raises(InvalidRecord):
+                iso_datetime(text)
+        else:
+            assert iso_datetime(text) == expected, text
 
 
 def test_record_requires_a_title_and_known_source():

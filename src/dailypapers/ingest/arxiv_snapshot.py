@@ -25,7 +25,10 @@ def _authors(item: dict) -> list[dict]:
         names = item["authors"]
     else:
         names = [n.strip() for n in str(item.get("authors") or "").replace(" and ", ", ").split(",")]
-    joined = " ".join(names) if all(type(n) is str for n in names) else ""
+    try:
+        joined = " ".join(names)
+    except TypeError:  # a name that is not a string
+        joined = ""
     if joined and "\\" not in joined and "{" not in joined and joined == " ".join(joined.split()):
         return [{"name": n} for n in names]  # the common case: every name is clean already
     return [{"name": decode_accents(" ".join(n.split()))} for n in names if n and n.strip()]

@@ -112,9 +112,9 @@ class LineChunk:
         records, skipped = [], []
         for offset, line in enumerate(self.lines):
             try:
-                item = orjson.loads(line) if line.strip() else InvalidRecord("empty line")
+                item = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                item = InvalidRecord(f"invalid JSON: {exc}")
+                item = InvalidRecord(f"invalid JSON: {exc}" if line.strip() else "empty line")
             rec = _parse_one(self.parse, item, self.label, self.first + offset + 1)
             (records if isinstance(rec, PaperRecord) else skipped).append(rec)
         return records, skipped
