@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -127,10 +128,10 @@ def main() -> None:
                 for name in files}  # fmt: skip
     imported = min(runs, key=lambda run: sum(seconds for _, seconds, _ in run.values()))
     if len(runs) > 1:
-        print("each repeat, import total / orjson parse total: " + ", ".join(
-            f"{sum(v[1] for v in run.values()):.2f} s / {sum(p[name][0][1] for name in files):.2f} s = "
-            f"{sum(v[1] for v in run.values()) / sum(p[name][0][1] for name in files):.2f}x"
-            for run, p in zip(runs, parses)))  # fmt: skip
+        pairs = [(sum(v[1] for v in run.values()), sum(p[name][0][1] for name in files)) for run, p in zip(runs, parses)]
+        print("each repeat, import total / orjson parse total: "
+              + ", ".join(f"{imp:.2f} s / {par:.2f} s = {imp / par:.2f}x" for imp, par in pairs)
+              + f"; median {statistics.median(imp / par for imp, par in pairs):.2f}x")  # fmt: skip
     with tmp:
         indexed, index_s = timed_refresh(store)
 

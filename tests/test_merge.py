@@ -93,3 +93,27 @@ def test_a_batch_with_the_same_paper_twice_merges_both(tmp_path):
     result = store.apply([hf, scrape])
     assert result.inserted == 1
     assert store.paper(hf.id)["featured_on"] == ["2026-08-20", "2026-08-21"]
+
+
+def test_a_plan_made_before_another_write_merges_again(tmp_path):
+    """`Store.plan` reads a snapshot; if a paper it read changes before `apply`, nothing it planned is
+    written as planned: the paper is inserted, updated or left as if the records came in that order."""
+    _, (hf, scrape, arxiv) = sources_for_one_paper()
+    cases = {  # already stored, written after the plan was made, planned
+        "insert, id taken since": ([], [hf], [arxiv]),
+        "update, paper changed since": ([hf], [scrape], [arxiv]),
+        "unchanged, paper changed since": ([hf, arxiv], [scrape], [hf]),
+    }
+    for n, (name, (stored, in_between, planned)) in enumerate(cases.items()):
+        expected = Store(tmp_path / f"expected{n}.db")
+        stale = Store(tmp_path / f"stale{n}.db")
+        for store in (expected, stale):
+            if stored:
+                store.apply(stored)
+        plan = stale.plan(planned)
+        for store in (expected, stale):
+            store.apply(in_between)
+        result = stale.apply(plan)
+        assert result == expected.apply(planned), name
+        assert content(stale, hf.id) == content(expected, hf.id), name
+        assert stale.generation() == expected.generation(), name
