@@ -45,6 +45,8 @@ def test_dates_are_normalized_to_utc_iso():
     with pytest.raises(InvalidRecord):
         iso_day("2025-02-30")
     with pytest.raises(InvalidRecord):
+        iso_day(["2025-02-03"])  # days are cached by text: other types still get a clear error
+    with pytest.raises(InvalidRecord):
         iso_datetime("yesterday")
 
 

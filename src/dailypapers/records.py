@@ -111,18 +111,24 @@ def iso_datetime(value) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-@functools.lru_cache(maxsize=4096)  # an import meets the same few hundred days again and again
 def iso_day(value) -> str:
     """A 'YYYY-MM-DD' day from a date or an ISO date/datetime string; raises InvalidRecord otherwise."""
     if isinstance(value, date):
         return value.isoformat()[:10]
-    text = str(value or "").strip()[:10]
+    day = _day_of(str(value or "").strip()[:10])
+    if day is None:
+        raise InvalidRecord(f"not a day: {value!r}")
+    return day
+
+
+@functools.lru_cache(maxsize=4096)  # an import meets the same few hundred days again and again
+def _day_of(text: str) -> str | None:
     if _DAY.fullmatch(text) and "01" <= text[5:7] <= "12" and "01" <= text[8:10] <= "28":
         return text
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise InvalidRecord(f"not a day: {value!r}") from None
+        return None
 
 
 @dataclass
