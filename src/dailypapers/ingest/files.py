@@ -56,15 +56,16 @@ def iter_json_items(path: Path, start: int = 0) -> Iterator[tuple[int, object]]:
                     yield position, item
             return
         for position, line in enumerate(_chain(first, fh)):
-            if position < start:
-                continue
-            if not line.strip():
-                yield position, InvalidRecord("empty line")
-                continue
-            try:
-                yield position, orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield position, InvalidRecord(f"invalid JSON: {exc}")
+            if position >= start:
+                yield position, _load_line(line)
+
+
+def _load_line(line: bytes):
+    """A JSON line's value, or an InvalidRecord saying why it has none."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return InvalidRecord(f"invalid JSON: {exc}" if line.strip() else "empty line")
 
 
 def _chain(first: bytes, fh):
@@ -111,11 +112,7 @@ class LineChunk:
     def parsed(self) -> tuple[list[PaperRecord], list[Skipped]]:
         records, skipped = [], []
         for offset, line in enumerate(self.lines):
-            try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                item = InvalidRecord(f"invalid JSON: {exc}" if line.strip() else "empty line")
-            rec = _parse_one(self.parse, item, self.label, self.first + offset + 1)
+            rec = _parse_one(self.parse, _load_line(line), self.label, self.first + offset + 1)
             (records if isinstance(rec, PaperRecord) else skipped).append(rec)
         return records, skipped
 

@@ -324,10 +324,11 @@ def _select_in(conn, statement, ids: Sequence[str]):
     """`statement`, whose one parameter is the expanding list "ids", run for `ids` through the driver.
 
     SQLAlchemy renders an expanding IN list anew on every execution, which cost more than the query
-    itself when an import probes 500 ids at a time; the SQL is compiled once per power of two instead.
+    itself when an import probes hundreds of ids at a time. Instead the list is padded to a power of two
+    by repeating its last id, and the SQL is compiled once per such length.
     """
     ids = tuple(ids)
-    width = 1 << (len(ids) - 1).bit_length() if ids else 0  # padded by repeating an id: few list lengths, each compiled once
+    width = 1 << (len(ids) - 1).bit_length() if ids else 0
     ids += ids[-1:] * (width - len(ids))
     sql, names = _compiled_in(statement, conn.dialect, width)
     return conn.exec_driver_sql(sql, ids if names is None else dict(zip(names, ids)))
