@@ -155,20 +155,48 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path):
+@pytest.mark.parametrize("ending", [b"\n", b""], ids=["newline at the end", "none"])
+def test_line_chunks_hold_every_line_once_in_order(tmp_path, monkeypatch, ending):
+    """A large file reaches the workers as blocks of whole lines; however blocks and lines fall, the
+    chunks hold exactly the file's lines, counted as line iteration counts them, empty ones included,
+    and a resumed read starts at the line it names."""
+    from dailypapers.ingest import files
+
+    monkeypatch.setattr(files, "CHUNK_BYTES", 64)
+    lines = [json.dumps({"n": n, "pad": "x" * (n * 37 % 150)}).encode() for n in range(300)]
+    lines[7] = lines[8] = b""  # empty lines are lines (skipped later, as "empty line")
+    lines[50] = json.dumps({"long": "y" * 1000}).encode()  # longer than a block
+    path = tmp_path / "lines.jsonl.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write(b"\n".join(lines) + ending)
+    for start in (0, 1, 51, 299):
+        chunks = list(files._read_line_chunks(path, json.loads, start, "line"))
+        assert len(chunks) > 10 or start == 299
+        assert all(c.data and c.count for c in chunks)
+        assert [c.first for c in chunks] == [start] + [c.end for c in chunks[:-1]]
+        got = b"".join(c.data for c in chunks)
+        assert got == b"\n".join(lines[start:]) + ending
+        assert chunks[-1].end == len(lines)
+        parsed = [rec for c in chunks for rec in c.data.split(b"\n")[: c.count]]
+        assert parsed == lines[start:]
+
+
+def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path, monkeypatch):
     """A large file's lines come in chunks that worker processes parse and write, each worker waiting for
     its turn so that chunks commit in file order. That must end in the catalog that parsing and writing
     in one process gives, whether chunks are handled here or by workers, with duplicates within a chunk
     and across chunks, and papers both files hold."""
-    from dailypapers.ingest import arxiv_snapshot, hf_daily
+    from dailypapers.ingest import arxiv_snapshot, files, hf_daily
     from dailypapers.ingest.files import CHECKPOINT_EVERY, LineChunk, read_records
     from dailypapers.ingest.runner import Runner
+
+    monkeypatch.setattr(files, "CHUNK_BYTES", 300_000)  # about 200 arXiv lines: many chunk boundaries
 
     arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 3000)
     lines = arxiv.read_text().splitlines(keepends=True)
     revised = {**json.loads(lines[10]), "comments": "revised", "listing_date": "2026-12-01"}
     lines[20:20] = [json.dumps(revised) + "\n"]  # the same paper twice in one chunk, the second one newer
-    lines[CHECKPOINT_EVERY + 5 : CHECKPOINT_EVERY + 5] = [lines[30]]  # and one again in the next chunk
+    lines[CHECKPOINT_EVERY + 5 : CHECKPOINT_EVERY + 5] = [lines[30]]  # and one again in a later chunk
     arxiv.write_text("".join(lines))
     ids = {json.loads(line)["id"] for line in lines}
     with gzip.open(HF_API_FILE, "rt") as fh:  # HF lines about some of those papers, and later ones with organizations

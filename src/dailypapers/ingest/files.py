@@ -16,7 +16,8 @@ import orjson
 from ..records import InvalidRecord, PaperRecord
 from .items import Checkpoint, Skipped
 
-CHECKPOINT_EVERY = 1000
+CHECKPOINT_EVERY = 1000  # items between checkpoints, when read here
+CHUNK_BYTES = 1_500_000  # of decompressed lines per chunk for the workers: about 1,000 arXiv records
 CHUNK_MIN_BYTES = 4_000_000  # smaller files are parsed in-process: starting workers costs more
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -97,22 +98,25 @@ def _parse_one(parse: Callable, item, label: str, number: int) -> PaperRecord | 
 
 @dataclass
 class LineChunk:
-    """Consecutive lines of a JSON-lines file, not yet parsed: the runner parses and writes them, in
-    worker processes for a large file (see ingest/parallel.py)."""
+    """Consecutive whole lines of a JSON-lines file, not yet split or parsed: the runner parses and
+    writes them, in worker processes for a large file (see ingest/parallel.py). One block of bytes
+    rather than a list of lines, because the reading process then only decompresses and copies."""
 
     first: int  # the position (0-based line number) of the first line
-    lines: list[bytes]
+    data: bytes  # the lines, each ending in b"\n" but perhaps the file's last one
+    count: int  # how many lines `data` holds
     parse: Callable[[object], PaperRecord]  # picklable: a module-level function or a partial of one
     label: str  # how a skipped line is named, e.g. "file.jsonl line"
 
     @property
     def end(self) -> int:
-        return self.first + len(self.lines)
+        return self.first + self.count
 
     def parsed(self) -> tuple[list[PaperRecord], list[Skipped]]:
         records, skipped = [], []
-        for offset, line in enumerate(self.lines):
-            rec = _parse_one(self.parse, _load_line(line), self.label, self.first + offset + 1)
+        lines = self.data.split(b"\n")
+        for offset in range(self.count):
+            rec = _parse_one(self.parse, _load_line(lines[offset]), self.label, self.first + offset + 1)
             (records if isinstance(rec, PaperRecord) else skipped).append(rec)
         return records, skipped
 
@@ -121,9 +125,9 @@ def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int 
                  chunk_min_bytes: int = CHUNK_MIN_BYTES) -> Iterator[PaperRecord | LineChunk | Skipped | Checkpoint]:  # fmt: skip
     """Items for the runner from a record file, with a checkpoint every CHECKPOINT_EVERY items.
 
-    A JSON-lines file of `chunk_min_bytes` or more comes as unparsed `LineChunk`s of CHECKPOINT_EVERY
-    lines, which the runner parses in worker processes; the file is decompressed a chunk ahead, in a
-    thread (zlib works without the GIL). Anything smaller is parsed here.
+    A JSON-lines file of `chunk_min_bytes` or more comes as unparsed `LineChunk`s of about CHUNK_BYTES,
+    each its own checkpoint, which the runner parses in worker processes; the file is decompressed a
+    chunk ahead, in a thread (zlib works without the GIL). Anything smaller is parsed here.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
     if file_size(path) >= chunk_min_bytes and _is_json_lines(path):
@@ -145,16 +149,28 @@ def _read_line_chunks(path: Path, parse: Callable, start: int, label: str) -> It
     with open_bytes(path) as fh, ThreadPoolExecutor(1) as reader:
         for _ in itertools.islice(fh, start):
             pass
-
-        def read_chunk() -> list[bytes]:
-            return list(itertools.islice(fh, CHECKPOINT_EVERY))
-
         position = start
-        ahead = reader.submit(read_chunk)
-        while lines := ahead.result():
-            ahead = reader.submit(read_chunk)
-            yield LineChunk(position, lines, parse, label)
-            position += len(lines)
+        ahead = reader.submit(_read_lines_block, fh, b"")
+        while True:
+            block, rest = ahead.result()
+            if not block:
+                return
+            ahead = reader.submit(_read_lines_block, fh, rest)
+            count = block.count(b"\n") + (not block.endswith(b"\n"))
+            yield LineChunk(position, block, count, parse, label)
+            position += count
+
+
+def _read_lines_block(fh, rest: bytes) -> tuple[bytes, bytes]:
+    """(whole lines of about CHUNK_BYTES, the part line after them) read on from `rest`, the part line
+    the last block left; the file's last line is whole without a newline."""
+    data = rest + fh.read(CHUNK_BYTES)
+    while (cut := data.rfind(b"\n") + 1) == 0:  # a line longer than a block
+        more = fh.read(CHUNK_BYTES)
+        if not more:
+            return data, b""
+        data += more
+    return data[:cut], data[cut:]
 
 
 def file_size(path: Path) -> int:
