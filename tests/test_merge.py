@@ -117,3 +117,18 @@ def test_a_plan_made_before_another_write_merges_again(tmp_path):
         assert result == expected.apply(planned), name
         assert content(stale, hf.id) == content(expected, hf.id), name
         assert stale.generation() == expected.generation(), name
+
+
+def test_a_new_paper_is_inserted_with_the_values_its_merged_row_has():
+    """`insert_values` spells out, for speed, what serializing a record's own row gives."""
+    from dailypapers.store import _serialized, insert_values
+    from dailypapers.store.merge import record_to_row
+
+    _, records = sources_for_one_paper()
+    records += [hf_daily.parse_item(item, "2026-08-20") for item in json.loads(HF_DAY.read_text())]
+    records += [arxiv_snapshot.parse_item(json.loads(line)) for line in
+                (FIXTURES / "arxiv-snapshot" / "arxivSpider_mnbvc__arxiv-metadata-oai-snapshot_first200.json").read_text().splitlines()]  # fmt: skip
+    assert {r.source for r in records} == {"hf", "hf-scrape", "arxiv"}
+    assert any(r.versions and len(r.versions) > 1 for r in records) and any(r.ai_keywords for r in records)
+    for rec in records:
+        assert insert_values(rec) == _serialized(record_to_row(rec)), rec.id

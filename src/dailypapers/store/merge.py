@@ -34,7 +34,7 @@ COUNTERS = ("upvotes", "num_comments", "github_stars")
 
 def record_to_row(rec: PaperRecord) -> dict:
     row = dict(rec.__dict__)  # every field of the record; `source` and `observed` are simply not stored
-    row["versions"] = sorted(rec.versions, key=_version_number) if rec.versions else None
+    row["versions"] = sorted(rec.versions, key=version_number) if rec.versions else None
     row["featured_on"] = sorted(set(rec.featured_on))
     row["bib_rank"] = SOURCE_RANK[rec.source]
     row["bib_observed"] = rec.observed
@@ -74,11 +74,11 @@ def merge(old: dict | None, rec: PaperRecord) -> dict:
     versions = {v["version"]: v for v in (old["versions"] or [])}
     for v in new["versions"] or []:
         versions.setdefault(v["version"], v)
-    merged["versions"] = sorted(versions.values(), key=_version_number) or None
+    merged["versions"] = sorted(versions.values(), key=version_number) or None
     return merged
 
 
-def _version_number(v: dict) -> int:
+def version_number(v: dict) -> int:
     return int(str(v.get("version", "v0")).lstrip("v") or 0)
 
 
