@@ -1,9 +1,13 @@
 from datetime import timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dailypapers.ingest.latex import decode_accents
-from dailypapers.records import InvalidRecord, PaperRecord, clean_abstract, iso_datetime, iso_day, parse_arxiv_id
+from dailypapers.records import (
+    InvalidRecord, PaperRecord, clean_abstract, clean_title, iso_datetime, iso_day, parse_arxiv_id, single_spaced,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +86,28 @@ def test_tex_accents_become_unicode():
     assert decode_accents("Fran{\\c c}ois") == "François"
     assert decode_accents("{\\O}ystein and Pawe{\\l}") == "Øystein and Paweł"
     assert decode_accents("Energy $E = {mc}^2$") == "Energy $E = {mc}^2$"  # math is left alone
+
+
+@given(st.text(st.characters(blacklist_categories=["Cs"])) | st.lists(st.sampled_from(["a", "b", " ", "  ", "\t", "\n", "\xa0", "\u2003", "\x00", "é"])).map("".join))
+def test_a_title_checked_cheaply_is_cleaned_as_splitting_it_would(text):
+    """clean_title (and the arXiv authors' check) skip splitting a text that is already single-spaced."""
+    assert clean_title(text) == (" ".join(text.split()) or None)
+    if single_spaced(text):  # it may say no to a clean text (one with unprintable characters), never yes to another
+        assert text == " ".join(text.split())
+
+
+@pytest.mark.parametrize("value", ["2025-03-18", "2025-03-18T10:00:00Z", " 2025-03-18", "2025-02-31", "2024-02-29", "18/03/2025", "", None, 20250318])
+def test_a_day_read_fast_is_the_day_read_in_full(value):
+    from datetime import date
+
+    def in_full(value):
+        text = str(value or "").strip()[:10]
+        return date.fromisoformat(text).isoformat()
+
+    try:
+        expected = in_full(value)
+    except ValueError:
+        with pytest.raises(InvalidRecord):
+            iso_day(value)
+    else:
+        assert iso_day(value) == expected

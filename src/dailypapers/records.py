@@ -53,7 +53,17 @@ _PARAGRAPH = re.compile(r"\n[ \t]+(?=\S)|\n\s*\n")
 
 
 def clean_title(text: str | None) -> str | None:
-    return " ".join(text.split()) or None if text is not None else None
+    if text is None:
+        return None
+    if single_spaced(text):  # the common case, checked cheaply
+        return text or None
+    return " ".join(text.split()) or None
+
+
+def single_spaced(text: str) -> bool:
+    """Whether `text` is " ".join(text.split()): with no whitespace but single spaces (other whitespace
+    is not printable), none doubled, none at either end."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def clean_abstract(text: str | None) -> str | None:
@@ -113,6 +123,8 @@ def iso_datetime(value) -> str | None:
 
 def iso_day(value) -> str:
     """A 'YYYY-MM-DD' day from a date or an ISO date/datetime string; raises InvalidRecord otherwise."""
+    if type(value) is str and (day := _day_of(value[:10])) is not None:  # the common case
+        return day
     if isinstance(value, date):
         return value.isoformat()[:10]
     day = _day_of(str(value or "").strip()[:10])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..records import InvalidRecord, PaperRecord, iso_datetime, iso_day
+from ..records import InvalidRecord, PaperRecord, iso_datetime, iso_day, single_spaced
 from .files import read_records
 from .latex import decode_accents
 
@@ -29,7 +29,7 @@ def _authors(item: dict) -> list[dict]:
         joined = " ".join(names)
     except TypeError:  # a name that is not a string
         joined = ""
-    if joined and "\\" not in joined and "{" not in joined and joined == " ".join(joined.split()):
+    if joined and "\\" not in joined and "{" not in joined and single_spaced(joined):
         return [{"name": n} for n in names]  # the common case: every name is clean already
     return [{"name": decode_accents(" ".join(n.split()))} for n in names if n and n.strip()]
 

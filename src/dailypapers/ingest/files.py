@@ -114,10 +114,13 @@ class LineChunk:
 
     def parsed(self) -> tuple[list[PaperRecord], list[Skipped]]:
         records, skipped = [], []
-        lines = self.data.split(b"\n")
-        for offset in range(self.count):
-            rec = _parse_one(self.parse, _load_line(lines[offset]), self.label, self.first + offset + 1)
-            (records if isinstance(rec, PaperRecord) else skipped).append(rec)
+        parse, loads = self.parse, orjson.loads
+        for offset, line in enumerate(itertools.islice(self.data.split(b"\n"), self.count)):
+            try:
+                records.append(parse(loads(line)))
+            except Exception:  # _parse_one says why, or raises what is not the record's fault
+                rec = _parse_one(parse, _load_line(line), self.label, self.first + offset + 1)
+                (records if isinstance(rec, PaperRecord) else skipped).append(rec)
         return records, skipped
 
 
