@@ -37,13 +37,14 @@ def _organization(value: dict | None) -> dict | None:
 
 def _authors(values) -> list[dict]:
     authors = []
-    for value in values or []:
+    for value in values or ():
         if isinstance(value, str):
             name, user = value, None
         else:
-            name, user = value.get("name"), _user(value.get("user"))
-        if name and name.strip():
-            authors.append({"name": " ".join(name.split()), **({"user": user} if user else {})})
+            name, user = value.get("name"), value.get("user")
+            user = user and _user(user)  # most authors have no account
+        if name and (name := " ".join(name.split())):
+            authors.append({"name": name, "user": user} if user else {"name": name})
     return authors
 
 
