@@ -220,3 +220,36 @@ def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path,
     assert first["featured"] and third["organizations"]
     assert any(p["comment"] == "revised" for p in second["papers"])
     assert any(p["bib_rank"] == 3 and p["daily_observed"] for p in second["papers"]), "the samples overlap"
+
+
+def test_a_gzip_file_is_read_as_gzip_reads_it(tmp_path):
+    """Large files are gunzipped straight through zlib: every member of a multi-member file, zero
+    padding after one, a plain file as it is; a truncated or damaged file is refused by name."""
+    from dailypapers.ingest.blocks import UnreadableFile, decompressed
+
+    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (n, b"x" * (n % 300)) for n in range(5000))
+    members = tmp_path / "members.gz"
+    members.write_bytes(gzip.compress(text[:70000]) + b"\0" * 10 + gzip.compress(text[70000:]))
+    plain = tmp_path / "plain.jsonl"
+    plain.write_bytes(text)
+    for path in (members, plain):
+        blocks = list(decompressed(path, 4096))
+        assert b"".join(blocks) == text and max(map(len, blocks)) <= 4096
+    whole = gzip.compress(text)
+    for name, damaged in {"truncated": whole[: len(whole) // 2], "garbage after": whole + b"not gzip", "bad data": whole[:50] + b"\xff" * 50 + whole[100:]}.items():
+        path = tmp_path / f"{name}.gz"
+        path.write_bytes(damaged)
+        with pytest.raises(UnreadableFile, match=f"{name}.gz"):
+            list(decompressed(path, 4096))
+
+
+def test_a_truncated_file_is_refused_clearly_and_what_came_before_is_kept(tmp_path):
+    data = ARXIV_CS_FILE.read_bytes()
+    for size, path in ((5_000_000, tmp_path / "big.jsonl.gz"), (1_500_000, tmp_path / "small.jsonl.gz")):  # workers / here
+        path.write_bytes(data[:size])
+        db = tmp_path / f"{path.stem}.db"
+        result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(path))
+        assert result.returncode == 1, result.stderr
+        assert f"{path.name} is damaged or truncated" in result.stderr or f"{path.name} ends before" in result.stderr
+        assert "what was committed is kept" in result.stderr and "Traceback" not in result.stderr
+        assert Store(db).count_papers() > 0

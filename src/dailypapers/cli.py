@@ -183,12 +183,13 @@ def _run_file(config: Config, source: str, module, path: Path) -> None:
 
 
 def _finish(runner, items, what: str) -> None:
+    from .ingest.blocks import UnreadableFile
     from .ingest.http import FetchError
 
     console.print(f"Ingesting {what}")
     try:
         report = runner.run(items)
-    except FetchError as exc:
+    except (FetchError, UnreadableFile) as exc:
         raise click.ClickException(
             f"{exc} (after {runner.report.read:,} records; what was committed is kept: rerun to resume)"
         ) from None

@@ -6,6 +6,7 @@ import gzip
 import itertools
 import os
 import re
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from ..records import InvalidRecord, PaperRecord
+from .blocks import UnreadableFile, line_blocks
 from .items import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000  # items between checkpoints, when read here
@@ -133,13 +135,16 @@ def read_records(path: Path, parse: Callable[[object], PaperRecord], start: int 
     chunk ahead, in a thread (zlib works without the GIL). Anything smaller is parsed here.
     `parse` must be picklable (a module-level function or a functools.partial of one).
     """
-    if file_size(path) >= chunk_min_bytes and _is_json_lines(path):
-        yield from _read_line_chunks(path, parse, start, f"{path.name} {where}")
-        return
-    for position, item in iter_json_items(path, start):
-        yield _parse_one(parse, item, f"{path.name} {where}", position + 1)
-        if (position + 1) % CHECKPOINT_EVERY == 0:
-            yield Checkpoint({"position": position + 1})
+    try:
+        if file_size(path) >= chunk_min_bytes and _is_json_lines(path):
+            yield from _read_line_chunks(path, parse, start, f"{path.name} {where}")
+            return
+        for position, item in iter_json_items(path, start):
+            yield _parse_one(parse, item, f"{path.name} {where}", position + 1)
+            if (position + 1) % CHECKPOINT_EVERY == 0:
+                yield Checkpoint({"position": position + 1})
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # from gzip.GzipFile; line_blocks says it itself
+        raise UnreadableFile(f"{path.name} is damaged or truncated: {exc}") from None
 
 
 def _is_json_lines(path: Path) -> bool:
@@ -149,31 +154,15 @@ def _is_json_lines(path: Path) -> bool:
 
 
 def _read_line_chunks(path: Path, parse: Callable, start: int, label: str) -> Iterator[LineChunk]:
-    with open_bytes(path) as fh, ThreadPoolExecutor(1) as reader:
-        for _ in itertools.islice(fh, start):
-            pass
+    blocks = line_blocks(path, CHUNK_BYTES, start)
+    with ThreadPoolExecutor(1) as reader:
         position = start
-        ahead = reader.submit(_read_lines_block, fh, b"")
-        while True:
-            block, rest = ahead.result()
-            if not block:
-                return
-            ahead = reader.submit(_read_lines_block, fh, rest)
-            count = block.count(b"\n") + (not block.endswith(b"\n"))
-            yield LineChunk(position, block, count, parse, label)
+        ahead = reader.submit(next, blocks, None)
+        while (block := ahead.result()) is not None:
+            ahead = reader.submit(next, blocks, None)
+            data, count = block
+            yield LineChunk(position, data, count, parse, label)
             position += count
-
-
-def _read_lines_block(fh, rest: bytes) -> tuple[bytes, bytes]:
-    """(whole lines of about CHUNK_BYTES, the part line after them) read on from `rest`, the part line
-    the last block left; the file's last line is whole without a newline."""
-    data = rest + fh.read(CHUNK_BYTES)
-    while (cut := data.rfind(b"\n") + 1) == 0:  # a line longer than a block
-        more = fh.read(CHUNK_BYTES)
-        if not more:
-            return data, b""
-        data += more
-    return data[:cut], data[cut:]
 
 
 def file_size(path: Path) -> int:
