@@ -132,3 +132,25 @@ def test_a_new_paper_is_inserted_with_the_values_its_merged_row_has():
     assert any(r.versions and len(r.versions) > 1 for r in records) and any(r.ai_keywords for r in records)
     for rec in records:
         assert insert_values(rec) == _serialized(record_to_row(rec)), rec.id
+
+
+def test_an_update_writes_only_the_columns_that_changed(tmp_path):
+    """A later observation with more upvotes rewrites the counters and seq, not the other columns
+    (and not their indexes)."""
+    import dataclasses
+
+    from sqlalchemy import event
+
+    _, (hf, scrape, arxiv) = sources_for_one_paper()
+    later = dataclasses.replace(hf, observed="2026-08-25", upvotes=hf.upvotes + 10, num_comments=(hf.num_comments or 0) + 3)
+    store = Store(tmp_path / "partial.db")
+    store.apply([hf, arxiv])
+    before, seq_before = content(store, hf.id), store.paper(hf.id)["seq"]
+    statements = []
+    event.listen(store.writer, "before_cursor_execute", lambda conn, cursor, sql, *args: statements.append(sql))
+    assert store.apply([later]).updated == 1
+    updates = [sql for sql in statements if sql.startswith("UPDATE papers")]
+    assert len(updates) == 1 and updates[0].split(" WHERE ")[0] == "UPDATE papers SET upvotes=?, num_comments=?, daily_observed=?, seq=?"
+    after = content(store, hf.id)
+    assert after == {**before, "upvotes": hf.upvotes + 10, "num_comments": later.num_comments}
+    assert store.paper(hf.id)["seq"] > seq_before

@@ -69,7 +69,8 @@ class Plan:
     records: Sequence[PaperRecord]
     based_on: dict[str, int | None]  # the seq of each paper it read; None: not in the store then
     inserts: list[tuple] = field(default_factory=list)  # values of _WRITE_COLUMNS but seq
-    updates: list[tuple] = field(default_factory=list)  # the same, for papers in the store
+    # For papers in the store: (the positions in those values of the columns that changed, the values).
+    updates: list[tuple[tuple[int, ...], tuple]] = field(default_factory=list)
     new_days: list[tuple[str, str]] = field(default_factory=list)  # (paper id, day) to add to `featured`
     unchanged: int = 0
 
@@ -150,9 +151,7 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
                     rows = [values + (seq + n,) for n, values in enumerate(plan.inserts)]
                     _executemany(conn, _INSERT_PAPER, _WRITE_COLUMNS, rows)
                 if plan.updates:
-                    seq += len(plan.inserts)
-                    rows = [(*values[1:], seq + n, values[0]) for n, values in enumerate(plan.updates)]
-                    _executemany(conn, _UPDATE_PAPER, (*_WRITE_COLUMNS[1:], "b_id"), rows)
+                    self._update_papers(conn, plan.updates, seq + len(plan.inserts))
                 if plan.new_days:
                     _executemany(conn, _INSERT_FEATURED, ("paper_id", "day"), plan.new_days)
             if checkpoint:
@@ -181,10 +180,23 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             elif old is not None and _content(row) == _content(old):
                 plan.unchanged += 1
             else:
-                (plan.updates if old else plan.inserts).append(_serialized(dict(row)))
+                values = _serialized(dict(row))
+                if old:
+                    plan.updates.append((tuple(n for n in _UPDATABLE if values[n] != old["stored"][n]), values))
+                else:
+                    plan.inserts.append(values)
                 old_days = set(old["featured_on"]) if old else set()
                 plan.new_days += [(pid, d) for d in row["featured_on"] if d not in old_days]
         return plan
+
+    def _update_papers(self, conn, updates: list[tuple[tuple[int, ...], tuple]], seq: int) -> None:
+        """Each paper's changed columns and a new seq: one statement per set of columns. A refresh of
+        upvotes then rewrites two columns, not thirty, and leaves the indexes of the others alone."""
+        by_columns: dict[tuple[int, ...], list[tuple]] = {}
+        for n, (changed, values) in enumerate(updates):
+            by_columns.setdefault(changed, []).append((*(values[i] for i in changed), seq + n, values[0]))
+        for changed, rows in by_columns.items():
+            _executemany(conn, _UPDATE_PAPER, (*(_WRITE_COLUMNS[i] for i in changed), "seq", "b_id"), rows)
 
     def _unchanged_since(self, conn, plan: Plan) -> bool:
         """Whether every paper `plan` read is as it was then (each change to a paper gives it a new seq)."""
@@ -205,6 +217,7 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             found = []
             for values in result.fetchall():
                 row = dict(zip(keys, values))
+                row["stored"] = _values_in_order(row)  # as stored, to tell which columns a merge changes
                 for name in _JSON_COLUMNS:  # raw driver values: SQLite hands JSON back as text
                     if type(row[name]) is str:
                         row[name] = orjson.loads(row[name])
@@ -348,6 +361,7 @@ _UPDATE_ORGANIZATION = organizations.update().where(organizations.c.name == sa.b
 _WRITE_COLUMNS = tuple(c.name for c in papers.c if c.name != "pk")  # "id" first, "seq" last
 _JSON_COLUMNS = tuple(c.name for c in papers.c if isinstance(c.type, sa.JSON))
 _values_in_order = operator.itemgetter(*_WRITE_COLUMNS[:-1])
+_UPDATABLE = range(1, len(_WRITE_COLUMNS) - 1)  # positions in those values of all but "id" (and "seq")
 assert _WRITE_COLUMNS[-1] == "seq"
 
 
