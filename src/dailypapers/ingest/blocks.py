@@ -53,22 +53,31 @@ def decompressed(path: Path, size: int) -> Iterator[bytes]:
 def line_blocks(path: Path, size: int, start: int = 0) -> Iterator[tuple[bytes, int]]:
     """(whole lines, how many) in blocks of about `size` bytes, from line `start` (0-based) on. Lines
     are counted as iterating over the file counts them: the last one whether or not a newline ends it."""
-    rest = b""
-    for block in decompressed(path, size):
-        data = rest + block if rest else block
+    pieces, held = [], 0
+    for piece in decompressed(path, size):
+        pieces.append(piece)
+        held += len(piece)
+        if held < size:
+            continue
+        data = b"".join(pieces)
         if start:
             newlines = data.count(b"\n")
             if newlines < start:
                 start -= newlines
                 rest = data[data.rfind(b"\n") + 1 :]
+                pieces, held = [rest], len(rest)
                 continue
             data = data.split(b"\n", start)[-1]
             start = 0
         cut = data.rfind(b"\n") + 1
         if cut == 0:  # no line ends in it yet
-            rest = data
+            pieces, held = [data], len(data)
             continue
         rest = data[cut:]
+        pieces, held = [rest], len(rest)
         yield (data[:cut] if rest else data), data.count(b"\n", 0, cut)
-    if rest and not start:
-        yield rest, 1
+    data = b"".join(pieces)
+    if start:
+        data = data.split(b"\n", start)[-1] if data.count(b"\n") >= start else b""
+    if data:  # what is left: whole lines, and perhaps a last one without a newline
+        yield data, data.count(b"\n") + (not data.endswith(b"\n"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import signal
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from ..store import ApplyResult, Store
 from .files import LineChunk
 from .items import Skipped
 
+CHECKPOINT_INTERVAL = 0.2  # seconds between WAL checkpoints while workers write
+CHECKPOINT_EVERY_CHUNKS = 8  # and a worker checkpoints after every this many, in its turn
 _FAILED = -1  # the turn after a chunk failed to commit: no later chunk may commit
 
 
@@ -46,6 +49,19 @@ class ChunkWriter:
         self._window: deque[Future] = deque()
         self._submitted = 0
         self._most_in_flight = workers * 3
+        self._store = Store(url, migrate=False)
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_wal, name="wal-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_wal(self) -> None:
+        """Workers commit without copying the WAL into the database (SQLite would do all of that in
+        whichever commit crossed 1,000 pages, inside that worker's turn, while the others wait); this
+        thread copies it beside them, a few times a second. SQLite can only start the WAL over, rather
+        than let it grow, when it is copied to the end between one commit and the next, so every
+        CHECKPOINT_EVERY_CHUNKS chunks the worker in turn copies the little that is left."""
+        while not self._stop.wait(CHECKPOINT_INTERVAL):
+            self._store.checkpoint_wal()
 
     def submit(self, chunk: LineChunk) -> list[ChunkDone]:
         self._window.append(self._pool.submit(_write_chunk, self._submitted, chunk))
@@ -63,6 +79,10 @@ class ChunkWriter:
     def close(self) -> None:
         """Stop: chunks not started are dropped; those started finish (each commits or not, whole)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop.set()
+        self._checkpointer.join()
+        self._store.checkpoint_wal()
+        self._store.close()
 
 
 _worker: dict = {}
@@ -72,7 +92,8 @@ def _start_worker(url: str, source: str, key: str, turn, turn_changed) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.freeze()  # what the fork inherited is never garbage; collections then only look at new objects
     gc.disable()  # parsing allocates many objects and no cycles: collecting as usual cost ~2x (measured)
-    _worker.update(store=Store(url, migrate=False), source=source, key=key, turn=turn, turn_changed=turn_changed)
+    store = Store(url, migrate=False, wal_autocheckpoint=False)  # see ChunkWriter._checkpoint_wal
+    _worker.update(store=store, source=source, key=key, turn=turn, turn_changed=turn_changed)
 
 
 def _write_chunk(index: int, chunk: LineChunk) -> ChunkDone:
@@ -86,6 +107,8 @@ def _write_chunk(index: int, chunk: LineChunk) -> ChunkDone:
             raise RuntimeError(f"not written: an earlier chunk than lines {chunk.first + 1}-{chunk.end} failed")
     try:
         result = store.apply(plan, (_worker["source"], _worker["key"], {"position": chunk.end}))
+        if index % CHECKPOINT_EVERY_CHUNKS == CHECKPOINT_EVERY_CHUNKS - 1:
+            store.checkpoint_wal()  # what the reading process has not copied yet: little (see ChunkWriter)
         following = index + 1
     except BaseException:
         following = _FAILED

@@ -89,7 +89,10 @@ class ApplyResult:
 
 
 class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries):
-    def __init__(self, db: str | Path, *, migrate: bool = True):
+    def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True):
+        """`wal_autocheckpoint=False`: commits leave SQLite's WAL to grow until someone calls
+        `checkpoint_wal` (the import's chunk workers, whose commits take turns, leave it to the reading
+        process, so that copying the WAL into the database is not part of any turn)."""
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
         options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
@@ -107,6 +110,8 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             event.listen(self.writer, "connect", _sqlite_pragmas)
             event.listen(self.writer, "connect", lambda dbapi, _: setattr(dbapi, "isolation_level", None))
             event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            if not wal_autocheckpoint:
+                event.listen(self.writer, "connect", lambda dbapi, _: dbapi.execute("PRAGMA wal_autocheckpoint=0"))
         if migrate:
             self.migrate()
 
@@ -125,6 +130,13 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
                 value = uuid.uuid4().hex
                 conn.execute(meta.insert().values(key="store_id", value=value))
         return value
+
+    def checkpoint_wal(self) -> None:
+        """Copy what SQLite's write-ahead log holds into the database, as far as no reader needs it
+        (a passive checkpoint: it waits for no one and no one waits for it)."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         self.engine.dispose()
