@@ -1,5 +1,6 @@
 """Merging records from several sources: nothing a source supplied is dropped, and order does not matter."""
 
+import dataclasses
 import itertools
 import json
 
@@ -128,6 +129,7 @@ def test_a_new_paper_is_inserted_with_the_values_its_merged_row_has():
     records += [hf_daily.parse_item(item, "2026-08-20") for item in json.loads(HF_DAY.read_text())]
     records += [arxiv_snapshot.parse_item(json.loads(line)) for line in
                 (FIXTURES / "arxiv-snapshot" / "arxivSpider_mnbvc__arxiv-metadata-oai-snapshot_first200.json").read_text().splitlines()]  # fmt: skip
+    records.append(dataclasses.replace(records[0], authors=None, categories=[], versions=[], ai_keywords=[], submitted_by=None))
     assert {r.source for r in records} == {"hf", "hf-scrape", "arxiv"}
     assert any(r.versions and len(r.versions) > 1 for r in records) and any(r.ai_keywords for r in records)
     for rec in records:
@@ -137,8 +139,6 @@ def test_a_new_paper_is_inserted_with_the_values_its_merged_row_has():
 def test_an_update_writes_only_the_columns_that_changed(tmp_path):
     """A later observation with more upvotes rewrites the counters and seq, not the other columns
     (and not their indexes)."""
-    import dataclasses
-
     from sqlalchemy import event
 
     _, (hf, scrape, arxiv) = sources_for_one_paper()

@@ -394,14 +394,16 @@ def insert_values(rec: PaperRecord) -> tuple:
     """The values that insert `rec` as a new paper: `_serialized(record_to_row(rec))`, spelled out
     column by column (in `_INSERT_ORDER`) because an import makes one for nearly every record it reads,
     and building the row dict first cost twice as much."""
-    by, org, versions, observed = rec.submitted_by, rec.organization, rec.versions, rec.observed
+    by, org, versions, observed, dumps = rec.submitted_by, rec.organization, rec.versions, rec.observed, orjson.dumps
+    authors, categories, keywords = rec.authors, rec.categories, rec.ai_keywords
     return (
-        rec.id, rec.title, rec.abstract, _json_or_none(rec.authors), _json_or_none(rec.categories),
-        rec.published_at, rec.updated_at, _json_or_none(sorted(versions, key=version_number) if versions else None),
+        rec.id, rec.title, rec.abstract, None if authors is None else dumps(authors).decode(),
+        None if categories is None else dumps(categories).decode(), rec.published_at, rec.updated_at,
+        dumps(sorted(versions, key=version_number)).decode() if versions else None,
         rec.comment, rec.journal_ref, rec.doi, rec.report_no, rec.license, rec.arxiv_submitter, rec.submitted_at,
-        by.get("user") if by else None, _json_or_none(by), rec.upvotes or 0, rec.num_comments or 0,
-        org["name"] if org else None, rec.github_repo, rec.github_stars, rec.project_page, rec.ai_summary,
-        _json_or_none(rec.ai_keywords), rec.thumbnail, rec.discussion_id,
+        by.get("user") if by else None, None if by is None else dumps(by).decode(), rec.upvotes or 0,
+        rec.num_comments or 0, org["name"] if org else None, rec.github_repo, rec.github_stars, rec.project_page,
+        rec.ai_summary, None if keywords is None else dumps(keywords).decode(), rec.thumbnail, rec.discussion_id,
         SOURCE_RANK[rec.source], observed, observed if rec.source.startswith("hf") else None,
     )  # fmt: skip
 
@@ -413,7 +415,3 @@ _INSERT_ORDER = (
     "ai_keywords", "thumbnail", "discussion_id", "bib_rank", "bib_observed", "daily_observed",
 )  # fmt: skip
 assert _INSERT_ORDER == _WRITE_COLUMNS[:-1], "insert_values must list the columns in the table's order"
-
-
-def _json_or_none(value) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
