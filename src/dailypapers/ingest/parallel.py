@@ -24,7 +24,7 @@ from .files import LineChunk
 from .items import Skipped
 
 CHECKPOINT_INTERVAL = 0.2  # seconds between WAL checkpoints while workers write
-CHECKPOINT_EVERY_CHUNKS = 8  # and a worker checkpoints after every this many, in its turn
+CHECKPOINT_EVERY_CHUNKS = 4  # and a worker checkpoints after every this many, in its turn
 _FAILED = -1  # the turn after a chunk failed to commit: no later chunk may commit
 
 
