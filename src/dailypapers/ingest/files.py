@@ -19,8 +19,10 @@ from .blocks import UnreadableFile, line_blocks
 from .items import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000  # items between checkpoints, when read here
-CHUNK_BYTES = 3_000_000  # of decompressed lines per chunk for the workers: about 2,000 arXiv records (measured
-# against 1.5 and 6 MB: per-chunk costs, such as each worker re-reading pages other workers changed, fall)
+# Decompressed bytes of lines per chunk for the workers: about 2,000 arXiv records. 3 MB beat 1.5 and 6 MB:
+# fewer chunks cost less per chunk (each worker re-reads the pages the others changed), larger ones are
+# slower to start the pipeline and to drain it.
+CHUNK_BYTES = 3_000_000
 CHUNK_MIN_BYTES = 4_000_000  # smaller files are parsed in-process: starting workers costs more
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 

@@ -9,6 +9,7 @@ derived indexes (search/) can catch up incrementally.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import sqlite3
 import uuid
@@ -194,7 +195,8 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             else:
                 values = _serialized(dict(row))
                 if old:
-                    plan.updates.append((tuple(n for n in _UPDATABLE if values[n] != old["stored"][n]), values))
+                    changed = tuple(itertools.compress(_UPDATABLE, map(operator.ne, values[1:], old["stored"][1:])))
+                    plan.updates.append((changed, values))
                 else:
                     plan.inserts.append(values)
                 old_days = set(old["featured_on"]) if old else set()
