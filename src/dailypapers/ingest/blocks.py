@@ -33,7 +33,7 @@ def decompressed(path: Path, size: int) -> Iterator[bytes]:
             if not pending:
                 pending = raw.read(_COMPRESSED_READ)
                 if not pending:
-                    if not inflater.eof:
+                    if inflater is None or not inflater.eof:
                         raise UnreadableFile(f"{path.name} ends before its compressed data does (a truncated download?)")
                     return
             if inflater is None or inflater.eof:  # the file's first gzip member, or one after another
