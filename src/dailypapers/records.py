@@ -61,8 +61,9 @@ def clean_title(text: str | None) -> str | None:
 
 
 def single_spaced(text: str) -> bool:
-    """Whether `text` is " ".join(text.split()): with no whitespace but single spaces (other whitespace
-    is not printable), none doubled, none at either end."""
+    """True only if `text` is " ".join(text.split()) already: no whitespace but single spaces (other
+    whitespace is not printable), none doubled, none at either end. It may say False of such a text
+    (one with another unprintable character); callers then split it."""
     return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 

@@ -61,16 +61,9 @@ def line_blocks(path: Path, size: int, start: int = 0) -> Iterator[tuple[bytes, 
             continue
         data = b"".join(pieces)
         if start:
-            newlines = data.count(b"\n")
-            if newlines < start:
-                start -= newlines
-                rest = data[data.rfind(b"\n") + 1 :]
-                pieces, held = [rest], len(rest)
-                continue
-            data = data.split(b"\n", start)[-1]
-            start = 0
+            data, start = _without_lines(data, start)
         cut = data.rfind(b"\n") + 1
-        if cut == 0:  # no line ends in it yet
+        if start or cut == 0:  # still skipping, or no line ends in it yet
             pieces, held = [data], len(data)
             continue
         rest = data[cut:]
@@ -78,6 +71,17 @@ def line_blocks(path: Path, size: int, start: int = 0) -> Iterator[tuple[bytes, 
         yield (data[:cut] if rest else data), data.count(b"\n", 0, cut)
     data = b"".join(pieces)
     if start:
-        data = data.split(b"\n", start)[-1] if data.count(b"\n") >= start else b""
+        data, lacking = _without_lines(data, start)
+        if lacking:
+            return  # the file ends before line `start`
     if data:  # what is left: whole lines, and perhaps a last one without a newline
         yield data, data.count(b"\n") + (not data.endswith(b"\n"))
+
+
+def _without_lines(data: bytes, count: int) -> tuple[bytes, int]:
+    """`data` without its first `count` lines, and how many of those it did not yet hold (what follows
+    its last newline is kept, as the start of a line still to come)."""
+    newlines = data.count(b"\n")
+    if newlines < count:
+        return data[data.rfind(b"\n") + 1 :], count - newlines
+    return data.split(b"\n", count)[-1], 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from ..records import InvalidRecord, PaperRecord
-from .blocks import UnreadableFile, line_blocks
+from .blocks import GZIP_MAGIC, UnreadableFile, line_blocks
 from .items import Checkpoint, Skipped
 
 CHECKPOINT_EVERY = 1000  # items between checkpoints, when read here
@@ -29,7 +29,7 @@ _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 def open_bytes(path: Path):
     with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
+        gzipped = probe.read(2) == GZIP_MAGIC
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
