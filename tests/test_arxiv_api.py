@@ -16,7 +16,6 @@ from dailypapers.ingest.http import PoliteClient
 from dailypapers.records import InvalidRecord
 
 API_DIR = FIXTURES / "arxiv-api"
-pytestmark = pytest.mark.skipif(not API_DIR.is_dir(), reason=f"{API_DIR} is missing (the shared data)")
 
 # id_list sent -> recorded file. The recorded requests carried versions for some; the answers are the same.
 RECORDED = {

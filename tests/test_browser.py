@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(120_000)  # a busy machine is slow, never wrong
     yield page
     context.close()
 
@@ -176,15 +176,13 @@ def test_subscribe_confirm_and_unsubscribe_through_the_browser(browser, demo_cop
 def test_sign_up_log_in_submit_upvote_and_comment(browser, demo_copy, replay_server, shots):
     """The community's journey: a new reader signs up, logs out and in again, submits a new arXiv paper
     (fetched from the replayed arXiv API), upvotes it and comments on it; the daily page shows the counts."""
-    from conftest import ARXIV_API, LiveServer, recorded_arxiv_api
+    from conftest import LiveServer, recorded_arxiv_api
 
-    if not ARXIV_API.is_dir():
-        pytest.skip("recorded arXiv API responses not found")
     arxiv = replay_server({"/api/query": recorded_arxiv_api})
     with LiveServer(demo_copy, arxiv_api_url=f"{arxiv.url}/api/query", arxiv_min_interval=0, submission_max_days=100_000) as site:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(120_000)  # a busy machine is slow, never wrong
         page.goto(site.url + "/")
         page.click("text=Sign up")
         page.fill("input[name=username]", "grace")

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import ARXIV_API, LiveServer, recorded_arxiv_api
+from conftest import PATIENCE, LiveServer, recorded_arxiv_api
 
 from dailypapers import accounts
 
 PASSWORD = "correct horse battery"
-pytestmark = pytest.mark.skipif(not ARXIV_API.is_dir(), reason="recorded arXiv API responses not found")
 
 
 class Member:
@@ -74,7 +73,7 @@ def test_a_submitted_paper_is_fetched_from_arxiv_and_goes_on_todays_feed(site, a
     assert len(arxiv.requests) == 1
 
 
-def found_soon(site: LiveServer, query: str, seconds: float = 15) -> list[str]:
+def found_soon(site: LiveServer, query: str, seconds: float = PATIENCE) -> list[str]:
     deadline = time.monotonic() + seconds
     while True:
         ids = [e["paper"]["id"] for e in httpx.get(f"{site.url}/api/papers/search", params={"q": query, "mode": "lexical"}).json()]

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from conftest import LiveServer, MailServer, dailypapers_cmd, mail_settings, run_cli
+from conftest import PATIENCE, LiveServer, MailServer, dailypapers_cmd, mail_settings, run_cli
 from dailypapers.config import Config
 from dailypapers.digest.preferences import check_preferences
 from dailypapers.search import Search
@@ -35,7 +35,7 @@ def subscribe(server: LiveServer, email: str, **preferences) -> httpx.Response:
     return httpx.post(f"{server.url}/api/subscriptions", json={"email": email, **preferences}, timeout=30)
 
 
-def mails_to(mail: MailServer, email: str, count: int = 1, timeout: float = 10) -> list:
+def mails_to(mail: MailServer, email: str, count: int = 1, timeout: float = PATIENCE) -> list:
     """The mails `email` received, once there are `count` (the site sends after answering)."""
     deadline = time.monotonic() + timeout
     while len(mail.to(email)) < count and time.monotonic() < deadline:
@@ -289,7 +289,7 @@ def test_killed_mid_run_then_rerun_sends_the_rest_once(demo_copy):
         env = {**os.environ, **{f"DAILYPAPERS_{k.upper()}": str(v) for k, v in settings.items()}}
         process = subprocess.Popen([*dailypapers_cmd(), "--db", str(demo_copy), "digest", "send", "--period", "daily"],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        process.wait(timeout=120)
+        process.wait(timeout=PATIENCE)
         assert process.returncode == -signal.SIGKILL
         assert 0 < len(server.messages) < len(emails)
         # The killed sender still holds claims on its mails; the rerun sees it is dead and takes them over.

@@ -4,7 +4,7 @@ import json
 import math
 
 import pytest
-from conftest import SHARED, run_cli
+from conftest import run_cli
 
 from dailypapers.search.evaluate import mrr_at, ndcg_at, recall_at
 
@@ -18,8 +18,8 @@ def test_metrics_on_hand_checked_rankings():
     assert mrr_at(["x", "y", "b"], relevant) == pytest.approx(1 / 3) and mrr_at(["x"], relevant) == 0.0
 
 
-def test_scifact_lexical_is_as_good_as_the_reference_bm25():
-    result = run_cli("eval", str(SHARED / "scifact"), "--mode", "lexical", "--json")
+def test_scifact_lexical_is_as_good_as_the_reference_bm25(scifact_dir):
+    result = run_cli("eval", str(scifact_dir), "--mode", "lexical", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert set(figures) == {"lexical", "reference_bm25"}

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ARXIV_CS_FILE, FIXTURES, HF_API_FILE, HF_SCRAPE_FILE, catalog_dump, dailypapers_cmd, run_cli
+from conftest import FIXTURES, PATIENCE, catalog_dump, dailypapers_cmd, run_cli
 
 from dailypapers.store import Store
 
@@ -93,10 +93,10 @@ def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
     assert Store(db).count_papers() == 1
 
 
-def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path):
-    hf = HF_API_FILE  # whole: it has repeated author names and organizations seen with and without avatars
-    scrape = first_lines(HF_SCRAPE_FILE, tmp_path / "scrape.jsonl", 3000)
-    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 20000)
+def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path, hf_api_file, hf_scrape_file, arxiv_cs_file):
+    hf = hf_api_file  # whole: it has repeated author names and organizations seen with and without avatars
+    scrape = first_lines(hf_scrape_file, tmp_path / "scrape.jsonl", 3000)
+    arxiv = first_lines(arxiv_cs_file, tmp_path / "arxiv.jsonl", 20000)
     db = tmp_path / "all.db"
     commands = [("hf-daily", hf), ("hf-daily", scrape), ("arxiv-snapshot", arxiv)]
     for command, path in commands:
@@ -113,8 +113,8 @@ def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
-def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
-    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 30000)
+def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig, arxiv_cs_file):
+    arxiv = first_lines(arxiv_cs_file, tmp_path / "arxiv.jsonl", 30000)
     reference = tmp_path / "reference.db"
     assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(arxiv)).returncode == 0
 
@@ -124,7 +124,7 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig):
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(arxiv)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + PATIENCE
     position = 0
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -181,7 +181,7 @@ def test_line_chunks_hold_every_line_once_in_order(tmp_path, monkeypatch, ending
         assert parsed == lines[start:]
 
 
-def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path, monkeypatch):
+def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path, monkeypatch, arxiv_cs_file, hf_api_file):
     """A large file's lines come in chunks that worker processes parse and write, each worker waiting for
     its turn so that chunks commit in file order. That must end in the catalog that parsing and writing
     in one process gives, whether chunks are handled here or by workers, with duplicates within a chunk
@@ -192,14 +192,14 @@ def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path,
 
     monkeypatch.setattr(files, "CHUNK_BYTES", 300_000)  # about 200 arXiv lines: many chunk boundaries
 
-    arxiv = first_lines(ARXIV_CS_FILE, tmp_path / "arxiv.jsonl", 3000)
+    arxiv = first_lines(arxiv_cs_file, tmp_path / "arxiv.jsonl", 3000)
     lines = arxiv.read_text().splitlines(keepends=True)
     revised = {**json.loads(lines[10]), "comments": "revised", "listing_date": "2026-12-01"}
     lines[20:20] = [json.dumps(revised) + "\n"]  # the same paper twice in one chunk, the second one newer
     lines[CHECKPOINT_EVERY + 5 : CHECKPOINT_EVERY + 5] = [lines[30]]  # and one again in a later chunk
     arxiv.write_text("".join(lines))
     ids = {json.loads(line)["id"] for line in lines}
-    with gzip.open(HF_API_FILE, "rt") as fh:  # HF lines about some of those papers, and later ones with organizations
+    with gzip.open(hf_api_file, "rt") as fh:  # HF lines about some of those papers, and later ones with organizations
         lines = [line for n, line in enumerate(fh) if n < 300 or 5000 <= n < 5500 or json.loads(line)["paper"]["id"] in ids]
     hf = tmp_path / "hf.jsonl"
     hf.write_text("".join(lines))
@@ -243,8 +243,8 @@ def test_a_gzip_file_is_read_as_gzip_reads_it(tmp_path):
             list(decompressed(path, 4096))
 
 
-def test_a_truncated_file_is_refused_clearly_and_what_came_before_is_kept(tmp_path):
-    data = ARXIV_CS_FILE.read_bytes()
+def test_a_truncated_file_is_refused_clearly_and_what_came_before_is_kept(tmp_path, arxiv_cs_file):
+    data = arxiv_cs_file.read_bytes()
     for size, path in ((5_000_000, tmp_path / "big.jsonl.gz"), (1_500_000, tmp_path / "small.jsonl.gz")):  # workers / here
         path.write_bytes(data[:size])
         db = tmp_path / f"{path.stem}.db"

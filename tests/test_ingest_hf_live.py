@@ -73,6 +73,6 @@ def test_unreachable_server_is_a_clean_error(tmp_path):
     db = tmp_path / "down.db"
     env = {**FAST, "DAILYPAPERS_HTTP_RETRIES": "1"}
     result = run_cli("--db", str(db), "ingest", "hf-daily", "--date", "2025-10-02", "--base-url",
-                     f"http://127.0.0.1:{free_port()}", env=env, timeout=120)  # fmt: skip
+                     f"http://127.0.0.1:{free_port()}", env=env)  # fmt: skip
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "Error" in result.stderr

@@ -16,7 +16,7 @@ import threading
 from datetime import date
 
 import pytest
-from conftest import FIXTURES, dailypapers_cmd
+from conftest import FIXTURES, PATIENCE, dailypapers_cmd
 
 from dailypapers.config import Config
 from dailypapers.ingest import arxiv_oai
@@ -93,7 +93,7 @@ def run_cli(db, url, interval="0", **popen):
     env = {**os.environ, "DAILYPAPERS_ARXIV_MIN_INTERVAL": interval}
     if popen:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=PATIENCE)
 
 
 def dump(db) -> tuple[list, list]:

@@ -495,7 +495,7 @@ def test_empty_catalog_home(tmp_path):
 
 def test_pages_over_real_http(live_demo):
     """The same daily page through uvicorn."""
-    with httpx.Client(base_url=live_demo.url, timeout=10) as http:
+    with httpx.Client(base_url=live_demo.url, timeout=60) as http:
         response = http.get("/", headers=HTML)
         assert response.status_code == 200
         page = Page(response.text)

@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from conftest import SHARED, run_cli
+from conftest import PATIENCE, LiveServer, run_cli
 
 from dailypapers.search import Search
 from dailypapers.search.embed import embed_pending
@@ -20,6 +20,9 @@ if find_model_dir() is None:
     pytest.skip("the bundled sentence-embedding model is not installed", allow_module_level=True)
 
 
+SLOW_MACHINE = 600  # seconds a query may take to embed here: the tests compare modes, never speed
+
+
 @pytest.fixture(scope="module")
 def encoder():
     return Encoder.load()
@@ -28,7 +31,7 @@ def encoder():
 @pytest.fixture(scope="module")
 def demo_search(demo_db, encoder):
     store = Store(demo_db)
-    yield Search(store, encoder=encoder)
+    yield Search(store, encoder=encoder, query_budget=SLOW_MACHINE)
     store.close()
 
 
@@ -72,14 +75,11 @@ def words(paper: dict) -> set[str]:
     return set(re.findall(r"\w+", f"{paper['title']} {paper.get('abstract') or ''}".lower()))
 
 
-def test_without_the_model_or_in_time_results_are_lexical_and_say_why(demo_db, encoder, monkeypatch):
+def test_without_the_model_or_in_time_results_are_lexical_and_say_why(demo_db, encoder):
     store = Store(demo_db)
     found = Search(store, encoder=None).find("robot grasping", mode="hybrid")
     assert found.mode == "lexical" and "unavailable" in found.note and found.papers
-    import dailypapers.search as search_module
-
-    monkeypatch.setattr(search_module, "QUERY_BUDGET_S", 0.0)
-    found = Search(store, encoder=encoder).find("a query never embedded before 1234", mode="semantic")
+    found = Search(store, encoder=encoder, query_budget=0).find("a query never embedded before 1234", mode="semantic")
     assert found.mode == "lexical" and "took over" in found.note
     store.close()
 
@@ -93,8 +93,15 @@ def test_related_papers_are_nearest_embeddings(demo_search):
     assert [p["pk"] for p in related] == nearest
 
 
+def test_the_first_search_after_a_start_is_hybrid(demo_copy):
+    """The server loads and warms up the model as it starts; a search that comes at once waits for it
+    rather than quietly answering by words alone."""
+    with LiveServer(demo_copy) as site:
+        answer = httpx.get(f"{site.url}/api/papers/search", params={"q": "robot hand grasping", "limit": 5}, timeout=PATIENCE)
+        assert answer.status_code == 200 and answer.headers["X-Search-Mode"] == "hybrid" and len(answer.json()) == 5
+
+
 def test_api_mode_and_headers(live_demo):
-    live_demo.app.state.search.load_model(timeout=60)
     hybrid = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot hand grasping", "limit": 5})
     assert hybrid.status_code == 200 and hybrid.headers["X-Search-Mode"] == "hybrid" and len(hybrid.json()) == 5
     lexical = httpx.get(f"{live_demo.url}/api/papers/search", params={"q": "robot hand grasping", "mode": "lexical"})
@@ -120,7 +127,7 @@ def test_embed_only_embeds_changed_text(demo_copy, encoder):
     store.close()
     result = run_cli("--db", str(demo_copy), "embed")
     assert result.returncode == 0 and "1 papers embedded" in result.stderr, result.stderr
-    search = Search(Store(demo_copy), encoder=encoder)
+    search = Search(Store(demo_copy), encoder=encoder, query_budget=SLOW_MACHINE)
     found = search.find("protein folding", mode="semantic", limit=3)
     assert paper["id"] in [p["id"] for p in found.papers]
 
@@ -129,7 +136,7 @@ def test_a_refresh_with_nothing_new_leaves_the_vector_index_memory_mapped(demo_c
     """A vote or a comment catches the indexes up; reading a million vectors into memory for that
     would add ~0.5 GB to the server. Only new vectors make the index writable (read whole)."""
     store = Store(demo_copy)
-    search = Search(store, encoder=encoder)
+    search = Search(store, encoder=encoder, query_budget=SLOW_MACHINE)
     count = len(search.vectors)
     assert count > 0 and not search.vectors._writable  # searching maps the saved file
     assert search.refresh() == 0 and not search.vectors._writable and len(search.vectors) == count
@@ -145,8 +152,8 @@ def test_a_refresh_with_nothing_new_leaves_the_vector_index_memory_mapped(demo_c
     store.close()
 
 
-def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path):
-    scifact = SHARED / "scifact"
+def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path, scifact_dir):
+    scifact = scifact_dir
     queries = [json.loads(line) for line in (scifact / "queries.jsonl").read_text().splitlines()]
     qrels = [line.split("\t") for line in (scifact / "qrels" / "test.tsv").read_text().splitlines()[1:21]]
     wanted = {doc for _, doc, _ in qrels}
@@ -174,7 +181,7 @@ def test_ingest_can_embed_as_it_goes(tmp_path):
     store = Store(tmp_path / "x.db")
     papers = store.count_papers()
     assert papers > 0 and f"{papers:,} papers embedded" in result.stderr
-    found = Search(store, encoder=Encoder.load()).find("language models", mode="semantic", limit=3)
+    found = Search(store, encoder=Encoder.load(), query_budget=SLOW_MACHINE).find("language models", mode="semantic", limit=3)
     assert found.mode == "semantic" and len(found.papers) == min(3, papers)
 
 
@@ -197,7 +204,7 @@ def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_pat
 
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(tmp_path / "killed.db"), "embed", "--batch", "10"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline, saved = time.monotonic() + 120, 0
+    deadline, saved = time.monotonic() + PATIENCE, 0
     while time.monotonic() < deadline and process.poll() is None and not saved:
         try:
             con = sqlite3.connect(tmp_path / "killed.db", timeout=1)
@@ -223,7 +230,7 @@ def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_pat
     assert len(vectors(tmp_path / "killed.db")) == Store(tmp_path / "killed.db").count_papers()
 
 
-def _caught_up(search: Search, timeout: float = 30) -> None:
+def _caught_up(search: Search, timeout: float = PATIENCE) -> None:
     import time
 
     search.catch_up_soon()
@@ -237,7 +244,7 @@ def test_changes_made_on_the_site_are_embedded_but_a_backlog_is_left_to_embed(de
     from dailypapers.records import PaperRecord
 
     store = Store(demo_copy)
-    search = Search(store, encoder=encoder)
+    search = Search(store, encoder=encoder, query_budget=SLOW_MACHINE)
     paper = store.papers_by_pk([7])[0]
     new_text = "Deep-sea hydrothermal vent microbes and their chemosynthetic metabolism."
     monkeypatch.setattr(search_module, "CATCH_UP_EMBED", 0)  # as if thousands were waiting

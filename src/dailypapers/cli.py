@@ -343,7 +343,7 @@ def search(config: Config, query: str, limit: int, mode: str) -> None:
         raise click.BadParameter("at most 250 characters", param_hint="QUERY")
     from .search import Search
 
-    engine = Search(_store(config), config.index_dir or None)
+    engine = Search(_store(config), config.index_dir or None, query_budget=config.query_embed_timeout)
     if mode != "lexical":
         engine.load_model()
     found = engine.find(query, mode=mode, limit=limit)

@@ -38,6 +38,7 @@ SETTINGS = (
     Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint that paper submissions fetch metadata from."),
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
     Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
+    Setting("query_embed_timeout", 1.0, "Seconds a search waits for its query's embedding before it answers by words alone."),
     Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
     # -- accounts ---------------------------------------------------------------------------------------
     Setting("secure_cookies", False, "Mark session cookies Secure (set it when the site is served over https)."),

@@ -6,9 +6,14 @@ turns back into papers.
 
 Three modes. `lexical`: BM25 over title, authors and abstract (search/lexical.py). `semantic`: the
 papers whose embedding is nearest to the query's (search/vectors.py), within the query's conditions.
-`hybrid` (the default): reciprocal-rank fusion of the top 50 of each (search/fusion.py). An exact arXiv id or an exact title is pinned first in every mode. When
-the model is not installed, its vectors are not built yet, or embedding the query takes longer than
-QUERY_BUDGET_S, the results are lexical and `Found.note` says why.
+`hybrid` (the default): reciprocal-rank fusion of the top 50 of each (search/fusion.py). An exact
+arXiv id or an exact title is pinned first in every mode. When the model is not installed, its vectors
+are not built yet, or embedding the query takes longer than the query budget (the setting
+`query_embed_timeout`), the results are lexical and `Found.note` says why.
+
+The model loads and is warmed up (one query embedded) in the background when a `Search` is made, so a
+server is ready before its first search; a search that comes while it still loads waits for it, up to
+MODEL_LOAD_WAIT_S, rather than quietly answering by words alone.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from .embed import embed_pending, model_key
 from .fusion import FUSE_DEPTH, fuse
 
 MODES = ("hybrid", "lexical", "semantic")
-QUERY_BUDGET_S = 1.0
+QUERY_BUDGET_S = 1.0  # seconds to embed a query (the default of query_embed_timeout)
+MODEL_LOAD_WAIT_S = 60.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -56,10 +62,13 @@ class Found:
 
 
 class Search:
-    def __init__(self, store: Store, index_dir: str | Path | None = None, *, encoder="auto"):
+    def __init__(self, store: Store, index_dir: str | Path | None = None, *, encoder="auto",
+                 query_budget: float = QUERY_BUDGET_S):  # fmt: skip
         """`encoder`: an encoder (search/encoder.py), None for lexical only, or "auto": the bundled model if
-        it is installed, loaded in the background (`load_model` waits for it)."""
+        it is installed, loaded and warmed up in the background (`load_model` waits for it).
+        `query_budget`: seconds a hybrid or semantic search waits for its query's embedding."""
         self.store = store
+        self.query_budget = query_budget
         self.folder = Path(index_dir) if index_dir else default_index_dir(store)
         self.keyword = lexical.KeywordIndex(self.folder / "keyword", store.store_id())
         self.encoder = None
@@ -82,6 +91,7 @@ class Search:
 
         try:
             encoder = encoder or Encoder.load()
+            encoder.encode(["warming up the model"])  # the first call is several times slower than the next
             self.vectors = VectorIndex(self.folder / "vectors", self.store.store_id(), model_key(encoder), encoder.dim)
             self.encoder = encoder
             self._embed_query = lru_cache(maxsize=1024)(lambda text: encoder.encode([text])[0])
@@ -148,7 +158,7 @@ class Search:
 
     def _embed_soon(self, text: str):
         """(a future of the query's vector, None), or (None, why there will be none)."""
-        if not self._ready.is_set():
+        if not self._ready.wait(MODEL_LOAD_WAIT_S):
             return None, "the language model is still loading: results are lexical"
         if self.encoder is None:
             return None, f"semantic search is unavailable ({self.model_problem}): results are lexical"
@@ -157,12 +167,12 @@ class Search:
         return (time.monotonic(), self._pool.submit(self._embed_query, text)), None
 
     def _vector(self, pending):
-        """(the query's vector, None), or (None, why not) if it took more than QUERY_BUDGET_S."""
+        """(the query's vector, None), or (None, why not) if it took more than the query budget."""
         submitted, future = pending
         try:
-            return future.result(timeout=max(QUERY_BUDGET_S - (time.monotonic() - submitted), 0)), None
+            return future.result(timeout=max(self.query_budget - (time.monotonic() - submitted), 0)), None
         except FutureTimeout:
-            return None, f"embedding the query took over {QUERY_BUDGET_S:g} s: results are lexical"
+            return None, f"embedding the query took over {self.query_budget:g} s: results are lexical"
 
     def _pin_exact(self, text: str, ranked: list[int], lexical_pks: list[int], limit: int) -> list[int]:
         """An exact arXiv id, or else a title equal to the query, goes first."""

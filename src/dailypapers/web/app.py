@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     )
     app.state.config = config
     app.state.store = store
-    app.state.search = Search(store, config.index_dir or None)
+    app.state.search = Search(store, config.index_dir or None, query_budget=config.query_embed_timeout)
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(site_name=config.site_name, version=__version__)
