@@ -74,6 +74,12 @@ class EmbeddingQueries:
         with self.engine.connect() as conn:
             return conn.execute(query).all()
 
+    def count_vectors_since(self, model: str, seq: int) -> int:
+        """`model`'s vectors saved after `seq` (those a vector index at that watermark has yet to take)."""
+        query = sa.select(sa.func.count()).select_from(embeddings).where(embeddings.c.seq > seq, embeddings.c.model == model)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
     def count_vectors(self, model: str) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(embeddings).where(embeddings.c.model == model)).scalar()
