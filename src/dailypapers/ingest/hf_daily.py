@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..records import InvalidRecord, PaperRecord, iso_datetime, iso_day
 from .files import day_in_name, read_records
-from .http import PoliteClient
+from .http import FetchError, PoliteClient
 from .items import Checkpoint, Skipped
 
 PAGE_SIZE = 100
@@ -122,6 +122,8 @@ def fetch_days(client: PoliteClient, base_url: str, days: list[date],
             response = client.get(url, params={"date": day, "limit": PAGE_SIZE, "p": page})
             if response.status_code == 404:
                 break
+            if response.status_code >= 500:  # still, after the client's retries: the source is down
+                raise FetchError(f"HTTP {response.status_code} from {url} for {day}")
             if response.status_code != 200:
                 yield Skipped(f"{day} page {page}", f"HTTP {response.status_code} from {url}")
                 break

@@ -185,3 +185,19 @@ def refresh_index_with_progress(search, console: Console, show: bool = True) -> 
     with progress:
         task = progress.add_task("index", total=lag)
         return search.refresh(progress=lambda n: progress.advance(task, n))
+
+
+def embed_with_progress(store: Store, encoder, console: Console, batch: int = 256, show: bool = True) -> int:
+    """Embed the papers whose title or abstract is new or changed, with a progress bar (resumable: each
+    batch is committed)."""
+    from rich.progress import TimeRemainingColumn
+
+    from ..search.embed import embed_pending, model_key
+
+    progress = Progress(
+        TextColumn("[bold]embed"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("embed", total=store.count_to_embed(model_key(encoder)))
+        return embed_pending(store, encoder, batch=batch, progress=lambda n: progress.advance(task, n))

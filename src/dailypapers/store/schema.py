@@ -256,3 +256,19 @@ org_members = Table(
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True, index=True),
     Column("created_at", String, nullable=False),
 )
+
+# A round of `dailypapers sync`: when it ran, and per source what it fetched (days, counts) or why it
+# failed. At most one round runs at a time (the partial unique index); a round whose process died is
+# marked "interrupted" by the next one.
+sync_rounds = Table(
+    "sync_rounds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", String, nullable=False),
+    Column("finished_at", String),
+    Column("claimer", String, nullable=False),  # host:pid of the process running it
+    Column("status", String, nullable=False),  # "running", "ok", "failed" (a source failed), "interrupted"
+    Column("sources", JSON, nullable=False),  # {source: {"status", "since", "through", "new", "updated", ...}}
+    Index("ux_sync_rounds_running", "status", unique=True, sqlite_where=text("status = 'running'"),
+          postgresql_where=text("status = 'running'")),  # fmt: skip
+)
