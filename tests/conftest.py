@@ -104,7 +104,7 @@ class LiveServer:
         import uvicorn
 
         from dailypapers.config import Config
-        from dailypapers.web.app import create_app
+        from dailypapers.web.app import create_app, server_options
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -112,7 +112,8 @@ class LiveServer:
         settings = {"query_embed_timeout": 600.0, **settings}
         config = Config({"db": str(db), "port": self.port, "public_url": self.url, **settings}, environ={})
         self.app = create_app(config)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    **server_options(config)))  # fmt: skip
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -128,6 +129,57 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.app.state.store.close()
+
+
+class ServeProcess:
+    """`dailypapers ... serve` in its own process group, as an operator starts it; ready once it answers."""
+
+    def __init__(self, *args: str, port: int | None = None, env: dict | None = None, host: str = "127.0.0.1"):
+        import subprocess
+        import tempfile
+
+        self.port = port or free_port()
+        self.url = f"http://{host}:{self.port}"
+        self.log = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty server never blocks on it
+        self.process = subprocess.Popen([*dailypapers_cmd(), *args, "--port", str(self.port)], stdout=self.log,
+                                        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                        env={**os.environ, **(env or {})})  # fmt: skip
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def __enter__(self):
+        import httpx
+
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited with {self.process.returncode}: {self.output()}")
+            try:
+                httpx.get(f"{self.url}/static/style.css", timeout=5)
+                return self
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> str:
+        """Stop it as Ctrl-C does; what it printed."""
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        return self.output()
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 @pytest.fixture(scope="session")

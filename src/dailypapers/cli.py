@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import date, datetime, timezone
@@ -11,7 +12,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .config import SECRETS, SETTINGS, Config
+from .config import SECRETS, SETTINGS, WILDCARD_HOSTS, Config, as_toml
+
+SETTING_NAMES = {s.name for s in SETTINGS}
 
 console = Console(stderr=True)
 
@@ -28,12 +31,20 @@ def _day(value: str | None, name: str) -> date | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", help="Database path or URL (env DAILYPAPERS_DB; default dailypapers.db).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A TOML settings file.")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="Any setting of `dailypapers settings` (repeatable), e.g. --set site_name='Lab papers'.")
 @click.version_option(package_name="dailypapers")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, config_file: str | None) -> None:
+def main(ctx: click.Context, db: str | None, config_file: str | None, assignments: tuple[str, ...]) -> None:
     """dailypapers: trending arXiv papers, feeds and a Hugging Face-compatible API, self-hosted."""
+    overrides = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or name.strip() not in SETTING_NAMES:
+            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE with a NAME of `dailypapers settings`", param_hint="--set")
+        overrides[name.strip()] = value
     try:
-        ctx.obj = Config({"db": db}, file=config_file)
+        ctx.obj = Config({**overrides, "db": db or overrides.get("db")}, file=config_file)
     except (ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -50,21 +61,68 @@ def _store(config: Config):
 # -- serving ------------------------------------------------------------------------------------------
 
 
-def _serve(config: Config, host: str | None, port: int | None, workers: int | None) -> None:
+def _serve(config: Config) -> None:
     import uvicorn
 
-    host = host or config.host
-    port = port or config.port
-    workers = workers or config.workers
-    os.environ["DAILYPAPERS_DB"] = config.db  # worker processes rebuild the config from the environment
-    if config.index_dir:
-        os.environ["DAILYPAPERS_INDEX_DIR"] = config.index_dir
-    os.environ.setdefault("DAILYPAPERS_PUBLIC_URL", config.public_url or f"http://{host}:{port}")
+    from .web.app import server_options
+    from .web.metrics import worker_metrics_folder
+
+    log_config = _configure_logging(config)  # first: before the digest and sync schedules, whose messages go to the log too
+    worker_metrics_folder()  # before the workers start: each counts its requests there, /metrics adds them up
+    if config.host in WILDCARD_HOSTS and not config.public_url:
+        console.print(f"[yellow]Warning:[/] listening on every address without public_url: links in feeds and mails "
+                      f"will say {config.site_url}. Set public_url to the address readers use.")  # fmt: skip
+    os.environ.update(config.environment())  # worker processes rebuild the same configuration from it
     if config.digest_schedule:
         _start_digest_schedule(config)
-    console.print(f"Serving {config.db} on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
-    uvicorn.run("dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)  # fmt: skip
+    if config.sync_schedule:
+        _start_sync_schedule(config)
+    console.print(f"Serving {config.db} on [bold]http://{config.host}:{config.port}[/] as {config.site_url} (Ctrl-C to stop)")
+    uvicorn.run("dailypapers.web.app:create_app", factory=True, host=config.host, port=config.port, workers=config.workers,
+                **server_options(config),
+                log_config=log_config, access_log=False)  # fmt: skip
+
+
+def _configure_logging(config: Config) -> dict:
+    """Logging from log_level and log_format (see logs.py); the configuration, for uvicorn's workers. uvicorn's
+    own access log stays off: web/metrics.py writes one with each request's duration."""
+    from . import logs
+
+    try:
+        return logs.configure(config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One clear line, rather than uvicorn's log and traceback, when another program has the port."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(f"port {port} on {host} is already in use: stop what uses it, or choose "
+                                           f"another with --port") from None  # fmt: skip
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _start_sync_schedule(config: Config) -> None:
+    """Sync rounds from this process (not from the web workers), every sync_schedule."""
+    import threading
+
+    from .ingest.sync import run_on_schedule, schedule_seconds
+
+    try:
+        interval = schedule_seconds(config.sync_schedule)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    threading.Thread(target=run_on_schedule, args=(config, interval, threading.Event()), daemon=True, name="sync").start()
+    console.print(f"A sync round runs every {config.sync_schedule}")
 
 
 def _start_digest_schedule(config: Config) -> None:
@@ -78,8 +136,8 @@ def _start_digest_schedule(config: Config) -> None:
         try:
             search = Search(store, config.index_dir or None, encoder=None)
             runs, report = digest.send(store, search, config, digest.parse_periods(frequency, store.latest_day()))
-            console.print(f"{frequency} digests: {sum(r.queued for r in runs):,} queued, {report.sent:,} mails sent, "
-                          f"{report.failed:,} failed")  # fmt: skip
+            logging.getLogger("dailypapers.digest").info("%s digests: %d queued, %d mails sent, %d failed", frequency,
+                                                         sum(r.queued for r in runs), report.sent, report.failed)  # fmt: skip
         finally:
             store.close()
 
@@ -92,56 +150,71 @@ def _start_digest_schedule(config: Config) -> None:
                   f"weekly on {config.digest_weekday.capitalize()}s")  # fmt: skip
 
 
+def _server_options(command):
+    """--host, --port, --workers and --forwarded-allow-ips: the settings of the same names, for this run."""
+    for option in reversed((
+        click.option("--host", help="Address to listen on (default 127.0.0.1; 0.0.0.0: every address)."),
+        click.option("--port", type=int, help="Port to listen on (default 8000)."),
+        click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1)."),
+        click.option("--forwarded-allow-ips", help="Reverse proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1."),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+@_server_options
 @click.pass_obj
-def serve(config: Config, host, port, workers) -> None:
+def serve(config: Config, **options) -> None:
     """Serve an existing database: web pages, JSON API, RSS/Atom feeds."""
+    config = config.with_overrides(**options)
+    _check_port_free(config.host, config.port)
     if "://" not in config.db and not Path(config.db).exists():
         raise click.ClickException(f"no database at {config.db}; create one with `dailypapers ingest ...` or `dailypapers demo`")
+    _serving = serving_lock(config.db)  # held until this process ends (`restore` checks it); workers need none
     from .ingest.runner import refresh_index_with_progress
     from .search import Search
 
     store = _store(config)  # migrates it if needed, before workers start
     refresh_index_with_progress(Search(store, config.index_dir or None), console)  # e.g. after an upgrade
     store.close()
-    _serve(config, host, port, workers)
-
-
-DEMO_SAMPLE = "demo_sample.jsonl.gz"
+    _serve(config)
 
 
 @main.command()
-@click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+@_server_options
 @click.option("--no-serve", is_flag=True, help="Only build the demo database.")
 @click.pass_obj
-def demo(config: Config, host, port, workers, no_serve) -> None:
+def demo(config: Config, no_serve: bool, **options) -> None:
     """Build a database from the bundled sample of real Daily Papers (if missing), then serve it."""
-    from .ingest import hf_daily
-    from .ingest.runner import Runner, refresh_index_with_progress
+    config = config.with_overrides(**options)
+    if not no_serve:
+        _check_port_free(config.host, config.port)
+    from .ingest import demo as sample
+    from .ingest.runner import refresh_index_with_progress
     from .search import Search
 
     store = _store(config)
     if store.count_papers() == 0:
-        with resources.as_file(resources.files("dailypapers.data") / DEMO_SAMPLE) as sample:
-            console.print(f"Building {config.db} from the bundled sample")
-            runner = Runner(store, "hf-daily", f"demo|{DEMO_SAMPLE}", console=console, index_dir=config.index_dir)
-            report = runner.run(hf_daily.read_file(sample), refresh_index=False)  # once, below, with the vectors
+        console.print(f"Building {config.db} from the bundled sample")
+        loaded = sample.load(store, console, index_dir=config.index_dir)  # the index once, below, with the vectors
+        for report in (loaded.daily, loaded.arxiv):
             report.print(console)
-        encoder = _import_demo_vectors(store)
+        encoder, embeddings = _import_demo_vectors(store)
         refresh_index_with_progress(Search(store, config.index_dir or None, encoder=encoder), console)
+        console.print(loaded.summary(embeddings if encoder else None), highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{config.db} already holds {store.count_papers():,} papers: using it as it is", soft_wrap=True)
     store.close()
     if not no_serve:
-        _serve(config, host, port, workers)
+        _serving = serving_lock(config.db)  # noqa: F841  (held while this process serves)
+        _serve(config)
 
 
 def _import_demo_vectors(store):
     """The sample's precomputed embeddings, so semantic search works without a long `embed` first.
-    Returns the model's encoder, or None when it is not installed."""
+    Returns the model's encoder (None when it is not installed) and how many embeddings were loaded."""
+    from .ingest.demo import VECTORS
     from .search.embed import import_vectors, model_key
     from .search.encoder import Encoder, ModelUnavailable
 
@@ -149,14 +222,13 @@ def _import_demo_vectors(store):
         encoder = Encoder.load()
     except ModelUnavailable as exc:
         console.print(f"[yellow]Semantic search is off:[/] {exc}")
-        return None
-    with resources.as_file(resources.files("dailypapers.data") / DEMO_VECTORS) as vectors:
+        return None, 0
+    with resources.as_file(resources.files("dailypapers.data") / VECTORS) as vectors:
         count = import_vectors(store, model_key(encoder), vectors)
-    console.print(f"{count:,} bundled embeddings loaded" + ("" if count else ": run `dailypapers embed` for semantic search"))
-    return encoder
-
-
-DEMO_VECTORS = "demo_vectors.npz"
+    pending = store.count_papers() - count
+    console.print(f"{count:,} bundled embeddings loaded"
+                  + (f"; {pending:,} papers wait for `dailypapers embed`" if pending else ""))  # fmt: skip
+    return encoder, count
 
 
 # -- ingesting ----------------------------------------------------------------------------------------
@@ -277,6 +349,56 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
     _finish(runner, items, f"set {set_spec} from {first} at {base}")
 
 
+@main.group(invoke_without_command=True)
+@click.option("--since", help="First day to fetch (default: where the last round got to).")
+@click.option("--until", help="Last day to fetch (default: today, UTC).")
+@click.pass_context
+def sync(ctx: click.Context, since: str | None, until: str | None) -> None:
+    """One round of what a live site needs: new Hugging Face daily papers (and the last days' counters
+    again), arXiv OAI-PMH for the sync_sets, then embedding and indexing. Idempotent and resumable."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .ingest.sync import sync_round
+    from .store.sync import SyncRunning
+
+    config: Config = ctx.obj
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if first and last and last < first:
+        raise click.BadParameter("must not be before --since", param_hint="--until")
+    try:
+        round_ = sync_round(_store(config), config, until=last, since=first, console=console)
+    except SyncRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted[/]; what was fetched is kept: run `dailypapers sync` again to resume.")
+        sys.exit(130)
+    click.echo(round_.summary())
+    if round_.failed:
+        sys.exit(1)
+
+
+@sync.command("status")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Rounds to show.")
+@click.pass_obj
+def sync_status(config: Config, limit: int) -> None:
+    """The last rounds: when, what each source added, what failed and why."""
+    rounds = _store(config).sync_rounds(limit)
+    if not rounds:
+        click.echo("no sync round yet: run `dailypapers sync`")
+    for round_ in rounds:
+        click.echo(f"round {round_['id']}  {round_['status']:<11}  started {round_['started_at']}  "
+                   f"finished {round_['finished_at'] or '-'}")  # fmt: skip
+        for name, done in round_["sources"].items():
+            if done.get("status") == "failed":
+                click.echo(f"    {name:<16} failed: {done.get('error')}")
+            elif "since" in done:
+                click.echo(f"    {name:<16} {done['since']}..{done['through']}  {done['new']:,} new, "
+                           f"{done['updated']:,} updated, {done.get('skipped', 0):,} skipped")  # fmt: skip
+            else:
+                click.echo(f"    {name:<16} {done.get('embedded', 0):,} embedded, {done.get('indexed', 0):,} indexed"
+                           + (f" ({done['note']})" if done.get("note") else ""))  # fmt: skip
+
+
 # -- the rest -----------------------------------------------------------------------------------------
 
 
@@ -305,23 +427,17 @@ def embed(config: Config, batch: int) -> None:
 
 
 def _embed(store, index_dir: str | None, batch: int = 256) -> None:
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+    from .ingest.runner import embed_with_progress
     from .search import Search
-    from .search.embed import embed_pending, model_key
+    from .search.embed import model_key
     from .search.encoder import Encoder, ModelUnavailable
 
     try:
         encoder = Encoder.load()
     except ModelUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    pending = store.count_to_embed(model_key(encoder))
-    progress = Progress(TextColumn("[bold]embed"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=console)  # fmt: skip
     try:
-        with progress:
-            task = progress.add_task("embed", total=pending)
-            embedded = embed_pending(store, encoder, batch=batch, progress=lambda n: progress.advance(task, n))
+        embedded = embed_with_progress(store, encoder, console, batch)
         search = Search(store, index_dir, encoder=encoder)
         indexed = search.vectors.refresh(store)
     except KeyboardInterrupt:
@@ -410,9 +526,13 @@ def stats(config: Config) -> None:
 
 
 @main.command()
+@click.option("--toml", "as_file", is_flag=True, help="Print them as a settings file instead (secrets left out).")
 @click.pass_obj
-def settings(config: Config) -> None:
+def settings(config: Config, as_file: bool) -> None:
     """Every setting, its value, where the value came from, and what it does."""
+    if as_file:
+        click.echo(as_toml(config), nl=False)
+        return
     for setting in SETTINGS:
         value = config.values[setting.name]
         shown = "(hidden)" if setting.name in SECRETS and value else repr(value)
@@ -423,6 +543,11 @@ def settings(config: Config) -> None:
 from .digest.commands import digest as _digest_commands  # noqa: E402  (registered here, written beside the digests)
 
 main.add_command(_digest_commands)
+
+from .backup_commands import backup as _backup_command, restore as _restore_command, serving_lock  # noqa: E402
+
+main.add_command(_backup_command)
+main.add_command(_restore_command)
 
 
 @main.group()

@@ -8,6 +8,7 @@ Each setting comes from, in order of precedence: a command-line option, the envi
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,18 +31,28 @@ SETTINGS = (
     Setting("host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", 8000, "Port `serve` listens on."),
     Setting("workers", 1, "Worker processes for `serve`."),
-    Setting("public_url", "", "The site's public address, used in feed links (default: http://HOST:PORT)."),
+    Setting("public_url", "", "The site's public address, used in links in feeds and mails (default: http://HOST:PORT). "
+            "With https://, session cookies are Secure and pages send HSTS."),
+    Setting("forwarded_allow_ips", "", "Reverse proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; empty: none, each client is the address that connects."),
     Setting("site_name", "dailypapers", "Name shown in page titles and feeds."),
     Setting("hf_base_url", "https://huggingface.co", "Hugging Face base URL for `ingest hf-daily --date/--since`."),
     Setting("hf_min_interval", 1.0, "Seconds between requests to Hugging Face."),
     Setting("oai_base_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for `ingest arxiv-oai`."),
     Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint that paper submissions fetch metadata from."),
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
+    Setting("sync_sets", "cs", "arXiv OAI-PMH sets that `dailypapers sync` harvests, comma-separated (empty: none)."),
+    Setting("sync_first_days", 7, "Days back that the first `sync` of a site fetches."),
+    Setting("sync_refresh_days", 3, "Recent days whose papers each `sync` fetches again, for their upvotes and comments."),
+    Setting("sync_schedule", "", "Let `serve` run a sync round this often, e.g. 1h or 30m (empty: never; use cron)."),
     Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
     Setting("query_embed_timeout", 1.0, "Seconds a search waits for its query's embedding before it answers by words alone."),
     Setting("cache_size", 512, "Rendered feed pages and API answers kept in memory per worker (0: no cache)."),
+    Setting("log_level", "info", "How much `serve` logs to stderr: debug, info (one access line per request), warning, "
+            "error or critical."),
+    Setting("log_format", "text", "text (readable lines) or json (one JSON object per line, for log shippers)."),
     # -- accounts ---------------------------------------------------------------------------------------
-    Setting("secure_cookies", False, "Mark session cookies Secure (set it when the site is served over https)."),
+    Setting("secure_cookies", False, "Mark session cookies Secure (on by itself when public_url is https)."),
     Setting("session_days", 30, "Days a login lasts."),
     Setting("signups_per_hour", 5, "Accounts one IP address may create per hour (0: no limit)."),
     Setting("logins_per_hour", 30, "Log-in attempts per hour from one IP address (0: no limit)."),
@@ -74,12 +85,14 @@ SETTINGS = (
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 SECRETS = {"secret_key", "smtp_password"}  # `dailypapers settings` does not print them
+FOLLOWS_HTTPS = "public_url is https"  # the source of a value that follows from public_url
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 class Config:
     def __init__(self, overrides: dict | None = None, file: str | Path | None = None, environ=None):
         environ = os.environ if environ is None else environ
+        self._given = (dict(overrides or {}), file, environ)
         file = file or environ.get("DAILYPAPERS_CONFIG")
         from_file = tomllib.loads(Path(file).read_text()) if file else {}
         unknown = set(from_file) - set(_BY_NAME)
@@ -98,6 +111,22 @@ class Config:
                 value, source = setting.default, "default"
             self.values[setting.name] = _coerce(setting, value)
             self.sources[setting.name] = source
+        if self.sources["secure_cookies"] == "default" and self.https:
+            self.values["secure_cookies"], self.sources["secure_cookies"] = True, FOLLOWS_HTTPS
+
+    def with_overrides(self, **overrides) -> Config:
+        """The same settings with these taken as command-line options (None: not given)."""
+        given, file, environ = self._given
+        return Config({**given, **{k: v for k, v in overrides.items() if v is not None}}, file, environ)
+
+    def environment(self) -> dict[str, str]:
+        """The settings that differ from their defaults, as DAILYPAPERS_* variables: how `serve` hands the
+        whole configuration (options, file and environment alike) to its worker processes."""
+        return {s.env: _text(self.values[s.name]) for s in SETTINGS if self.sources[s.name] != "default"}
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.lower().startswith("https://")
 
     def __getattr__(self, name: str):
         try:
@@ -107,7 +136,38 @@ class Config:
 
     @property
     def site_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = socket.gethostname() if self.host in WILDCARD_HOSTS else self.host
+        return f"http://{host}:{self.port}"
+
+
+def as_toml(config: Config) -> str:
+    """Every setting as a TOML file with its help text: the ones that differ from their defaults set, the
+    others commented out at their defaults. Secrets are never written out."""
+    lines = ["# dailypapers settings: `dailypapers --config FILE ...` or DAILYPAPERS_CONFIG=FILE.",
+             "# An option (--set NAME=VALUE) or a variable DAILYPAPERS_<NAME> overrides a value set here.", ""]
+    for setting in SETTINGS:
+        value = config.values[setting.name]
+        changed = config.sources[setting.name] not in ("default", FOLLOWS_HTTPS) and setting.name not in SECRETS
+        shown = value if changed else setting.default
+        lines += [f"# {setting.help}", f"{'' if changed else '# '}{setting.name} = {_toml(shown)}", ""]
+    return "\n".join(lines)
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # every address: not one a reader can be sent to
+
+
+def _text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _coerce(setting: Setting, value):

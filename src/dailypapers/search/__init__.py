@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -53,12 +54,17 @@ def default_index_dir(store: Store) -> Path:
 CATCH_UP_EMBED = 200  # papers the server embeds itself after a change made on the site
 
 
+# Why a semantic or hybrid search answered by words alone, as `Found.fallback` names it (`note` says it in words).
+FALLBACKS = ("sorted", "no_words", "model_loading", "model_unavailable", "not_embedded", "embed_timeout")
+
+
 @dataclass
 class Found:
     papers: list[dict]
     mode: str  # the mode that produced them
     note: str | None = None  # why the mode differs from the one asked for
     why: dict[int, dict] = field(default_factory=dict)  # pk -> {"lexical_rank", "semantic_score", "terms"}
+    fallback: str | None = None  # that reason, one of FALLBACKS
 
 
 class Search:
@@ -78,6 +84,8 @@ class Search:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="query-embedding")
         self._catch_up_lock = threading.Lock()
         self._catch_up_wanted = self._catch_up_running = False
+        # Called with the mode asked for and each search's Found (the web site counts searches with it).
+        self.on_find: Callable[[str, Found], None] | None = None
         if encoder == "auto":
             threading.Thread(target=self._load_model, daemon=True, name="load-model").start()
         elif encoder is None:
@@ -115,17 +123,17 @@ class Search:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         parsed = query.parse(text, **filters)
-        note = pending = None
+        asked, note, fallback, pending = mode, None, None, None
         if mode != "lexical":
             if sort != "relevance":
-                note = f"sorted by {sort}: results are lexical"
+                note, fallback = f"sorted by {sort}: results are lexical", "sorted"
             elif not parsed.has_text:
-                note = "no words to compare meaning with: results are lexical"
+                note, fallback = "no words to compare meaning with: results are lexical", "no_words"
             else:  # embedding the query runs while the keyword index is searched
-                pending, note = self._embed_soon(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
+                pending, (fallback, note) = self._embed_soon(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
         depth = max(FUSE_DEPTH, offset + limit)
         lexical_pks = self.keyword.search(parsed, depth, 0, sort) if pending else []
-        vector, note = self._vector(pending) if pending else (None, note)
+        vector, (fallback, note) = self._vector(pending) if pending else (None, (fallback, note))
         if vector is None:
             mode = "lexical"
             # the search above went from 0 to at least offset + limit: its page is the lexical answer
@@ -151,28 +159,31 @@ class Search:
         for paper in papers:
             found_terms = terms & {w.lower() for w in _WORD.findall(f"{paper['title']} {paper.get('abstract') or ''}")}
             why.setdefault(paper["pk"], {})["terms"] = sorted(found_terms)
-        return Found(papers, mode, note, {p["pk"]: why.get(p["pk"], {}) for p in papers})
+        found = Found(papers, mode, note, {p["pk"]: why.get(p["pk"], {}) for p in papers}, fallback)
+        if self.on_find is not None:
+            self.on_find(asked, found)
+        return found
 
     def papers(self, text: str, **options) -> list[dict]:
         return self.find(text, **options).papers
 
     def _embed_soon(self, text: str):
-        """(a future of the query's vector, None), or (None, why there will be none)."""
+        """(a future of the query's vector, (None, None)), or (None, (fallback, why there will be none))."""
         if not self._ready.wait(MODEL_LOAD_WAIT_S):
-            return None, "the language model is still loading: results are lexical"
+            return None, ("model_loading", "the language model is still loading: results are lexical")
         if self.encoder is None:
-            return None, f"semantic search is unavailable ({self.model_problem}): results are lexical"
+            return None, ("model_unavailable", f"semantic search is unavailable ({self.model_problem}): results are lexical")
         if len(self.vectors) == 0:
-            return None, "no paper has been embedded yet (run `dailypapers embed`): results are lexical"
-        return (time.monotonic(), self._pool.submit(self._embed_query, text)), None
+            return None, ("not_embedded", "no paper has been embedded yet (run `dailypapers embed`): results are lexical")
+        return (time.monotonic(), self._pool.submit(self._embed_query, text)), (None, None)
 
     def _vector(self, pending):
-        """(the query's vector, None), or (None, why not) if it took more than the query budget."""
+        """(the query's vector, (None, None)), or (None, (fallback, why not)) if it took more than the query budget."""
         submitted, future = pending
         try:
-            return future.result(timeout=max(self.query_budget - (time.monotonic() - submitted), 0)), None
+            return future.result(timeout=max(self.query_budget - (time.monotonic() - submitted), 0)), (None, None)
         except FutureTimeout:
-            return None, f"embedding the query took over {self.query_budget:g} s: results are lexical"
+            return None, ("embed_timeout", f"embedding the query took over {self.query_budget:g} s: results are lexical")
 
     def _pin_exact(self, text: str, ranked: list[int], lexical_pks: list[int], limit: int) -> list[int]:
         """An exact arXiv id, or else a title equal to the query, goes first."""

@@ -29,6 +29,7 @@ from .merge import merge, version_number
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 from .subscriptions import SubscriptionQueries
+from .sync import SyncQueries
 
 __all__ = ["ApplyResult", "Plan", "Store", "database_url", "insert_values"]
 
@@ -89,7 +90,7 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries):
+class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, SyncQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True):
         """`wal_autocheckpoint=False`: commits leave SQLite's WAL to grow until someone calls
         `checkpoint_wal` (the import's chunk workers, whose commits take turns, leave it to the reading
@@ -291,6 +292,13 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             return conn.execute(
                 sa.select(checkpoints.c.state).where(checkpoints.c.source == source, checkpoints.c.key == key)
             ).scalar()
+
+    def count_checkpoints(self) -> dict[str, int]:
+        """source -> ingest runs holding a checkpoint: running now, or interrupted and not resumed yet
+        (a finished run clears its checkpoint)."""
+        query = sa.select(checkpoints.c.source, sa.func.count()).group_by(checkpoints.c.source)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
 
     def clear_checkpoint(self, source: str, key: str) -> None:
         with self.writer.begin() as conn:

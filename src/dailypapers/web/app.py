@@ -33,7 +33,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         version=__version__,
         description="Daily, weekly and monthly trending arXiv papers. Paths and field names follow the "
         "Hugging Face papers API, so `huggingface_hub.HfApi(endpoint=...)` works against this server.",
-        docs_url="/docs",
+        docs_url=None,  # docs.install serves /docs and /redoc from the package's own files
         redoc_url=None,
     )
     app.state.config = config
@@ -44,8 +44,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
-    from . import api, comments, community, feeds, pages, password_reset, people, submit, subscriptions
+    from . import admin, api, comments, community, docs, feeds, pages, password_reset, people, submit, subscriptions
 
+    from . import health, metrics
+
+    app.state.readings = health.Readings(store, app.state.search)
+    app.state.metrics = metrics.Metrics(app.state.readings)
+    app.state.search.on_find = app.state.metrics.searched
     app.state.limits = site_limits(config)
     # The hot read routes first: every request tries the routes in this order. A write such as
     # POST /papers/{id}/upvote only partly matches GET /papers/{id} and goes on to its own route.
@@ -58,8 +63,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(submit.router)
     app.include_router(comments.router)
     app.include_router(people.router)
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    docs_policies = docs.install(app, HERE / "static")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=config.https, policies=docs_policies)
+    app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)  # added last: outermost, it times the rest
 
     app.add_exception_handler(BadToken, subscriptions.bad_link)
 
@@ -85,6 +95,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         return _error(request, 422, "; ".join(messages) or "invalid request")
 
     return app
+
+
+def server_options(config: Config) -> dict:
+    """uvicorn's options for this site (for `serve` and the tests' servers alike). Forwarded headers are
+    believed only from the reverse proxies named in forwarded_allow_ips: from anyone else, X-Forwarded-For
+    would let a client choose the address that rate limits count."""
+    return {"proxy_headers": bool(config.forwarded_allow_ips), "forwarded_allow_ips": config.forwarded_allow_ips or None}
 
 
 def _is_api(request: Request) -> bool:
