@@ -5,27 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from .cli_common import console, open_store, parse_day
 from .config import SECRETS, SETTINGS, WILDCARD_HOSTS, Config, as_toml
 
 SETTING_NAMES = {s.name for s in SETTINGS}
-
-console = Console(stderr=True)
-
-
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,15 +37,6 @@ def main(ctx: click.Context, db: str | None, config_file: str | None, assignment
         ctx.obj = Config({**overrides, "db": db or overrides.get("db")}, file=config_file)
     except (ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from None
-
-
-def _store(config: Config):
-    from .store import Store
-
-    try:
-        return Store(config.db)
-    except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
-        raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
 
 
 # -- serving ------------------------------------------------------------------------------------------
@@ -132,7 +113,7 @@ def _start_digest_schedule(config: Config) -> None:
     from .search import Search
 
     def send(frequency: str) -> None:
-        store = _store(config)
+        store = open_store(config)
         try:
             search = Search(store, config.index_dir or None, encoder=None)
             runs, report = digest.send(store, search, config, digest.parse_periods(frequency, store.latest_day()))
@@ -171,11 +152,11 @@ def serve(config: Config, **options) -> None:
     _check_port_free(config.host, config.port)
     if "://" not in config.db and not Path(config.db).exists():
         raise click.ClickException(f"no database at {config.db}; create one with `dailypapers ingest ...` or `dailypapers demo`")
-    _serving = serving_lock(config.db)  # held until this process ends (`restore` checks it); workers need none
+    _serving = serving_lock(config.db)  # noqa: F841  (held until this process ends: `restore` checks it)
     from .ingest.runner import refresh_index_with_progress
     from .search import Search
 
-    store = _store(config)  # migrates it if needed, before workers start
+    store = open_store(config)  # migrates it if needed, before workers start
     refresh_index_with_progress(Search(store, config.index_dir or None), console)  # e.g. after an upgrade
     store.close()
     _serve(config)
@@ -194,7 +175,7 @@ def demo(config: Config, no_serve: bool, **options) -> None:
     from .ingest.runner import refresh_index_with_progress
     from .search import Search
 
-    store = _store(config)
+    store = open_store(config)
     if store.count_papers() == 0:
         console.print(f"Building {config.db} from the bundled sample")
         loaded = sample.load(store, console, index_dir=config.index_dir)  # the index once, below, with the vectors
@@ -246,7 +227,7 @@ def _run_file(config: Config, source: str, module, path: Path) -> None:
     from .ingest.files import file_key, file_size
     from .ingest.runner import Runner
 
-    store = _store(config)
+    store = open_store(config)
     runner = Runner(store, source, file_key(path), console=console, index_dir=config.index_dir)
     start = (runner.resume_state() or {}).get("position", 0)
     if start:
@@ -298,15 +279,15 @@ def ingest_hf_daily(config: Config, files, day, since, until, base_url) -> None:
         _run_file(config, "hf-daily", hf_daily, path)
     if not files:
         today = datetime.now(timezone.utc).date()
-        first = _day(day or since, "--date" if day else "--since")
-        last = first if day else (_day(until, "--until") or today)
+        first = parse_day(day or since, "--date" if day else "--since")
+        last = first if day else (parse_day(until, "--until") or today)
         if last < first:
             raise click.BadParameter("must not be before --since", param_hint="--until")
         if first > today:
             raise click.BadParameter(f"{first} is in the future", param_hint="--date/--since")
         days = hf_daily.days_between(first, last)
         base = base_url or config.hf_base_url
-        store = _store(config)
+        store = open_store(config)
         runner = Runner(store, "hf-daily", f"{base}|{first}|{last}", console=console, index_dir=config.index_dir)
         start = (runner.resume_state() or {}).get("position", 0)
         client = PoliteClient(min_interval=config.hf_min_interval, max_retries=config.http_retries, log=console.print)
@@ -336,11 +317,11 @@ def ingest_arxiv_oai(config: Config, set_spec, from_day, until_day, base_url) ->
     from .ingest.http import PoliteClient
     from .ingest.runner import Runner
 
-    first, last = _day(from_day, "--from"), _day(until_day, "--until")
+    first, last = parse_day(from_day, "--from"), parse_day(until_day, "--until")
     if last and last < first:
         raise click.BadParameter("must not be before --from", param_hint="--until")
     base = base_url or config.oai_base_url
-    store = _store(config)
+    store = open_store(config)
     runner = Runner(store, "arxiv-oai", f"{base}|{set_spec}|{first}|{last or ''}", console=console,
                     index_dir=config.index_dir)  # fmt: skip
     client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=config.http_retries, log=console.print)
@@ -362,11 +343,11 @@ def sync(ctx: click.Context, since: str | None, until: str | None) -> None:
     from .store.sync import SyncRunning
 
     config: Config = ctx.obj
-    first, last = _day(since, "--since"), _day(until, "--until")
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
     if first and last and last < first:
         raise click.BadParameter("must not be before --since", param_hint="--until")
     try:
-        round_ = sync_round(_store(config), config, until=last, since=first, console=console)
+        round_ = sync_round(open_store(config), config, until=last, since=first, console=console)
     except SyncRunning as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -382,7 +363,7 @@ def sync(ctx: click.Context, since: str | None, until: str | None) -> None:
 @click.pass_obj
 def sync_status(config: Config, limit: int) -> None:
     """The last rounds: when, what each source added, what failed and why."""
-    rounds = _store(config).sync_rounds(limit)
+    rounds = open_store(config).sync_rounds(limit)
     if not rounds:
         click.echo("no sync round yet: run `dailypapers sync`")
     for round_ in rounds:
@@ -410,7 +391,7 @@ def index(config: Config) -> None:
     from .search import Search
 
     try:
-        indexed = refresh_index_with_progress(Search(_store(config), config.index_dir or None), console)
+        indexed = refresh_index_with_progress(Search(open_store(config), config.index_dir or None), console)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted[/]; what was indexed is kept: run `dailypapers index` again to finish.")
         sys.exit(130)
@@ -423,7 +404,7 @@ def index(config: Config) -> None:
 def embed(config: Config, batch: int) -> None:
     """Embed papers whose title or abstract is new or changed (for semantic search and related papers),
     then update the vector index. Resumable: rerun after Ctrl-C to continue."""
-    _embed(_store(config), config.index_dir or None, batch)
+    _embed(open_store(config), config.index_dir or None, batch)
 
 
 def _embed(store, index_dir: str | None, batch: int = 256) -> None:
@@ -459,7 +440,7 @@ def search(config: Config, query: str, limit: int, mode: str) -> None:
         raise click.BadParameter("at most 250 characters", param_hint="QUERY")
     from .search import Search
 
-    engine = Search(_store(config), config.index_dir or None, query_budget=config.query_embed_timeout)
+    engine = Search(open_store(config), config.index_dir or None, query_budget=config.query_embed_timeout)
     if mode != "lexical":
         engine.load_model()
     found = engine.find(query, mode=mode, limit=limit)
@@ -521,7 +502,7 @@ def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, as_j
 @click.pass_obj
 def stats(config: Config) -> None:
     """What the database holds."""
-    for key, value in _store(config).stats().items():
+    for key, value in open_store(config).stats().items():
         click.echo(f"{key:>16}: {value}")
 
 
@@ -570,7 +551,7 @@ def users_create(config: Config, username: str, email: str, role: str | None, pa
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         name = accounts.check_username(username)
-        user = _store(config).create_user(name, accounts.check_account_email(email),
+        user = open_store(config).create_user(name, accounts.check_account_email(email),
                                           accounts.hash_password(accounts.check_password(password, name)), role or "user")  # fmt: skip
     except (accounts.InvalidAccount, UserExists) as exc:
         raise click.ClickException(str(exc)) from None
@@ -583,6 +564,6 @@ def users_create(config: Config, username: str, email: str, role: str | None, pa
 @click.pass_obj
 def users_role(config: Config, username: str, role: str) -> None:
     """Make an account a moderator or an administrator (or a plain user again)."""
-    if not _store(config).set_role(username.strip().lower(), role):
+    if not open_store(config).set_role(username.strip().lower(), role):
         raise click.ClickException(f"no account named {username!r}")
     console.print(f"{username.strip().lower()} is now {'an' if role == 'admin' else 'a'} {role}")

@@ -19,10 +19,10 @@ def digest() -> None:
 
 
 def _open(config: Config):
-    from ..cli import _store
+    from ..cli_common import open_store
     from ..search import Search
 
-    store = _store(config)
+    store = open_store(config)
     return store, Search(store, config.index_dir or None, encoder=None)  # digests match saved searches by words
 
 
@@ -35,7 +35,7 @@ def send(config: Config, period: str | None, dry_run: bool, no_wait: bool) -> No
     """Queue this period's digest for every confirmed subscriber (once per subscriber and period), then
     send everything the outbox holds. Safe to rerun after a crash: nothing is sent twice."""
     from .. import digest as digests
-    from ..cli import console
+    from ..cli_common import console
     from .send import MailConfigError
 
     store, search = _open(config)
@@ -75,9 +75,9 @@ def send(config: Config, period: str | None, dry_run: bool, no_wait: bool) -> No
 @click.pass_obj
 def status(config: Config) -> None:
     """Subscribers by status, mails by kind and status, and when the next pending mail is due."""
-    from ..cli import _store
+    from ..cli_common import open_store
 
-    store = _store(config)
+    store = open_store(config)
     for state, count in sorted(store.count_subscribers().items()):
         click.echo(f"subscribers {state:>12}: {count:,}")
     for (kind, state), count in sorted(store.count_mails().items()):

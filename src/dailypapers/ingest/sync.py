@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -118,15 +119,9 @@ def _hf_daily(job: _Job) -> dict:
     else:  # the days after the last round, and the last few days again for their counters
         first = min(date.fromisoformat(last) + timedelta(days=1), _days_back(job.config.sync_refresh_days, job.until))
     base = job.config.hf_base_url
-    runner = Runner(job.store, "hf-daily", f"sync|{base}|{first}|{job.until}", console=job.console,
-                    show_progress=job.show_progress)  # fmt: skip
-    client = PoliteClient(min_interval=job.config.hf_min_interval, max_retries=job.config.http_retries,
-                          log=job.console.print)  # fmt: skip
-    try:
+    with _fetching(job, "hf-daily", f"sync|{base}|{first}|{job.until}", job.config.hf_min_interval) as (runner, client):
         start = (runner.resume_state() or {}).get("position", 0)
         runner.run(hf_daily.fetch_days(client, base, hf_daily.days_between(first, job.until), start), refresh_index=False)
-    finally:
-        client.close()
     return _counts(runner, first, job.until)
 
 
@@ -138,17 +133,23 @@ def _arxiv_oai(job: _Job, set_spec: str) -> dict:
     else:
         first = min(date.fromisoformat(last), job.until) if last else _days_back(job.config.sync_first_days, job.until)
     base = job.config.oai_base_url
-    runner = Runner(job.store, "arxiv-oai", f"sync|{base}|{set_spec}|{first}|{job.until}", console=job.console,
-                    show_progress=job.show_progress)  # fmt: skip
-    client = PoliteClient(min_interval=job.config.arxiv_min_interval, max_retries=job.config.http_retries,
-                          log=job.console.print)  # fmt: skip
-    try:
+    key = f"sync|{base}|{set_spec}|{first}|{job.until}"
+    with _fetching(job, "arxiv-oai", key, job.config.arxiv_min_interval) as (runner, client):
         items = arxiv_oai.harvest(client, base, set_spec=set_spec, from_day=first, until_day=job.until,
                                   resume=runner.resume_state(), log=job.console.print)  # fmt: skip
         runner.run(items, refresh_index=False)
+    return _counts(runner, first, job.until)
+
+
+@contextmanager
+def _fetching(job: _Job, source: str, key: str, min_interval: float):
+    """A runner for `source` that resumes from `key`'s checkpoint, and a polite client for its requests."""
+    runner = Runner(job.store, source, key, console=job.console, show_progress=job.show_progress)
+    client = PoliteClient(min_interval=min_interval, max_retries=job.config.http_retries, log=job.console.print)
+    try:
+        yield runner, client
     finally:
         client.close()
-    return _counts(runner, first, job.until)
 
 
 def _embed_and_index(job: _Job) -> dict:

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from .auth import current_user
-from .api import latest_day
-from .pages import _error_page, _html, _nav, _render
+from .common import error_page, html_response, latest_day, nav_links, render_page
 
 router = APIRouter()
 
@@ -19,14 +18,14 @@ def admin_page(request: Request):
     if user is None:
         return RedirectResponse("/login?next=/admin", status_code=303)
     if user["role"] != "admin":
-        return _error_page(request, 403, "only administrators see this page")
+        return error_page(request, 403, "only administrators see this page")
     store, search = request.app.state.store, request.app.state.search
     outbox = {}
     for (kind, status), count in store.count_mails().items():
         outbox[status] = outbox.get(status, 0) + count
-    body = _render(request, "admin.html", nav=_nav(latest_day(request)), papers=store.count_papers(),
+    body = render_page(request, "admin.html", nav=nav_links(latest_day(request)), papers=store.count_papers(),
                    latest=latest_day(request), lag=search.lag(), rounds=store.sync_rounds(20), outbox=outbox,
                    subscribers=store.count_subscribers())  # fmt: skip
-    response = _html(request, body)
+    response = html_response(request, body)
     response.headers["Cache-Control"] = "private, no-store"
     return response

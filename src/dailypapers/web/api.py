@@ -5,31 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ..records import InvalidRecord, normalize_id
 from ..search.query import day_bound
 from . import periods
 from .cache import Body, cached, respond
+from .common import LATEST_DAY_KEY, json_response, paper_or_404
 from .serialize import comment_item, hf_item, to_markdown
 
 router = APIRouter()
-
-
-class JSONBytes(Response):
-    media_type = "application/json"
-
-
-def _json(value, headers: dict | None = None, status_code: int = 200) -> Response:
-    return JSONBytes(orjson.dumps(value), status_code=status_code, headers=headers)
-
-
-LATEST_DAY_KEY = ("latest-day",)
-
-
-def latest_day(request: Request) -> str | None:
-    """The latest day with papers, cached like a page (the cache empties whenever the catalog changes)."""
-    return request.app.state.cache.get(LATEST_DAY_KEY, request.app.state.store.latest_day)
 
 
 def resolve_period(day: str | None, week: str | None, month: str | None, latest: str | None) -> periods.Period | None:
@@ -58,7 +42,7 @@ async def daily_papers(
     cache = request.app.state.cache
     period = resolve_period(date, week, month, await cached(cache, LATEST_DAY_KEY, request.app.state.store.latest_day))
     if period is None:
-        return _json([], {"X-Total-Count": "0"})
+        return json_response([], {"X-Total-Count": "0"})
 
     def render():
         items, total = request.app.state.store.feed(
@@ -101,7 +85,7 @@ def search_papers(
     found = request.app.state.search.find(q, mode=mode, limit=limit, sort=sort, **filters)
     note = found.note.encode("ascii", "replace").decode() if found.note else None  # headers are latin-1
     headers = {"X-Search-Mode": found.mode, **({"X-Search-Note": note} if note else {})}
-    return _json([hf_item(item) for item in found.papers], headers)
+    return json_response([hf_item(item) for item in found.papers], headers)
 
 
 @router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")
@@ -114,41 +98,30 @@ def list_all_papers(
     headers = {}
     if len(items) == limit:
         headers["Link"] = f'<{request.url.path}?cursor={items[-1]["id"]}&limit={limit}>; rel="next"'
-    return _json([hf_item(item) for item in items], headers)
-
-
-def _paper_or_404(request: Request, paper_id: str) -> dict:
-    try:
-        canonical = normalize_id(paper_id)
-    except InvalidRecord:
-        raise HTTPException(404, f"{paper_id!r} is not an arXiv id") from None
-    paper = request.app.state.store.paper(canonical)
-    if paper is None:
-        raise HTTPException(404, f"paper {canonical} not found")
-    return paper
+    return json_response([hf_item(item) for item in items], headers)
 
 
 @router.get("/api/papers/{paper_id:path}/similar", tags=["papers"], summary="Related papers")
 def similar_papers(request: Request, paper_id: str, limit: int = Query(8, ge=1, le=50, description="Papers, 1–50.")):
     """The papers whose title and abstract are most like this one's, most alike first."""
-    paper = _paper_or_404(request, paper_id)
-    return _json([hf_item(item) for item in request.app.state.search.similar(paper, limit=limit)])
+    paper = paper_or_404(request, paper_id)
+    return json_response([hf_item(item) for item in request.app.state.search.similar(paper, limit=limit)])
 
 
 @router.get("/api/papers/{paper_id:path}/comments", tags=["community"], summary="A paper's comments, oldest first")
 def paper_comments(request: Request, paper_id: str):
-    paper = _paper_or_404(request, paper_id)
-    return _json([comment_item(c) for c in request.app.state.store.comments_of(paper["id"])])
+    paper = paper_or_404(request, paper_id)
+    return json_response([comment_item(c) for c in request.app.state.store.comments_of(paper["id"])])
 
 
 @router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper")
 def paper_info(request: Request, paper_id: str):
-    return _json(hf_item(_paper_or_404(request, paper_id)))
+    return json_response(hf_item(paper_or_404(request, paper_id)))
 
 
 @router.get("/papers/{paper_id:path}.md", tags=["papers"], summary="One paper as Markdown")
 @router.head("/papers/{paper_id:path}.md", include_in_schema=False)
 def paper_markdown(request: Request, paper_id: str):
-    paper = _paper_or_404(request, paper_id)
+    paper = paper_or_404(request, paper_id)
     return Response(to_markdown(paper, request.app.state.config.site_url), media_type="text/markdown; charset=utf-8")
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from .api import _json, _paper_or_404
+from .common import json_response, paper_or_404
 from .auth import api_user, form_user
 from .markdown import MAX_CHARS, InvalidComment, check_comment
 from .ratelimit import client_address, limit
@@ -61,7 +61,7 @@ def _changed(request: Request, comment_id: int) -> dict | None:
 
 
 def add(request: Request, user: dict, paper_id: str, text: str) -> dict:
-    paper = _paper_or_404(request, paper_id)
+    paper = paper_or_404(request, paper_id)
     comment_id = request.app.state.store.add_comment(paper["id"], user["id"], _checked(request, user, text))
     return _changed(request, comment_id)
 
@@ -129,12 +129,12 @@ async def hide_form(request: Request, comment_id: CommentId):
 
 @router.post("/api/papers/{paper_id:path}/comments", tags=["community"], summary="Comment on a paper (API token)", status_code=201)
 def add_api(request: Request, paper_id: str, text: CommentText, user: dict = Depends(api_user)):
-    return _json(comment_item(add(request, user, paper_id, text.body)), status_code=201)
+    return json_response(comment_item(add(request, user, paper_id, text.body)), status_code=201)
 
 
 @router.patch("/api/comments/{comment_id}", tags=["community"], summary="Edit your comment (API token)")
 def edit_api(request: Request, comment_id: CommentId, text: CommentText, user: dict = Depends(api_user)):
-    return _json(comment_item(edit(request, user, comment_id, text.body)))
+    return json_response(comment_item(edit(request, user, comment_id, text.body)))
 
 
 @router.delete("/api/comments/{comment_id}", tags=["community"], summary="Delete your comment (API token)", status_code=204)
@@ -145,9 +145,9 @@ def delete_api(request: Request, comment_id: CommentId, user: dict = Depends(api
 
 @router.post("/api/comments/{comment_id}/hide", tags=["community"], summary="Hide a comment (moderators)")
 def hide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
-    return _json(comment_item(hide(request, user, comment_id, True)))
+    return json_response(comment_item(hide(request, user, comment_id, True)))
 
 
 @router.delete("/api/comments/{comment_id}/hide", tags=["community"], summary="Show a hidden comment again (moderators)")
 def unhide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
-    return _json(comment_item(hide(request, user, comment_id, False)))
+    return json_response(comment_item(hide(request, user, comment_id, False)))

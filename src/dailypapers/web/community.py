@@ -15,9 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
 from ..store.accounts import UserExists
-from .api import _paper_or_404, latest_day
+from .common import html_response, latest_day, nav_links, paper_or_404, render_page
 from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user
-from .pages import _html, _nav, _render
 from .ratelimit import client_address, limit
 
 router = APIRouter()
@@ -25,7 +24,7 @@ WRONG_LOGIN = "wrong username or password"
 
 
 def _page(request: Request, status: int = 200, **context) -> Response:
-    return _html(request, _render(request, "account.html", nav=_nav(latest_day(request)), **context), status)
+    return html_response(request, render_page(request, "account.html", nav=nav_links(latest_day(request)), **context), status)
 
 
 def _local(path: str | None) -> str:
@@ -139,7 +138,7 @@ async def revoke_token(request: Request, token_id: int):
 
 
 def _vote(request: Request, user: dict, paper_id: str, up: bool) -> dict:
-    paper = _paper_or_404(request, paper_id)
+    paper = paper_or_404(request, paper_id)
     limit(request, "vote", f"user:{user['id']}")
     if request.app.state.store.set_vote(user["id"], paper["id"], up):
         request.app.state.cache.changed()  # this worker's cached pages show the new count at once

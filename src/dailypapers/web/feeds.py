@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 
 from ..search.query import parse
 from . import periods
-from .api import latest_day, resolve_period, search_filters
+from .api import resolve_period, search_filters
+from .common import latest_day
 from .cache import Body, respond
 from .serialize import submitted_at
 

@@ -22,10 +22,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ..search.query import parse as parse_query
 from . import periods
-from .api import LATEST_DAY_KEY, _paper_or_404
-from .api import latest_day as _latest_day
+from .common import (LATEST_DAY_KEY, error_page, feed_links, html_response, latest_day, month_of, nav_links,
+                     paper_or_404, period_feeds, period_url, render_page)
 from .auth import SESSION_COOKIE, current_user
-from .cache import Body, cached, respond
+from .cache import Body, cached
 from .comments import is_moderator
 from .markdown import render as render_markdown
 from .serialize import arxiv_links
@@ -38,8 +38,6 @@ MAX_QUERY = 250
 EXCERPT_CHARS = 280
 RELATED = 8  # related papers on a paper page
 SORTS = {"upvotes": "Most upvoted", "trending": "Trending", "publishedAt": "Latest"}
-FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
-FEED_PARAMS = {"day": "date", "week": "week", "month": "month"}
 SECTIONS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
@@ -58,55 +56,6 @@ async def _cached_page(request: Request, key, render) -> Body:
 
 
 # -- small helpers -----------------------------------------------------------------------------------
-
-
-def _render(request: Request, template: str, **context) -> str:
-    """A template with the reader (None if not logged in) and, for a reader, which shown papers they upvoted."""
-    user = current_user(request)
-    if user:
-        shown = [c["id"] for c in context.get("cards") or []] + ([context["paper"]["id"]] if context.get("paper") else [])
-        context["voted"] = request.app.state.store.voted(user["id"], shown) if shown else set()
-        context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return request.app.state.templates.get_template(template).render({"user": user, **context})
-
-
-def _html(request: Request, body: Body | str, status: int = 200) -> Response:
-    return respond(request, body if isinstance(body, Body) else Body(body), "text/html; charset=utf-8", status)
-
-
-def _nav(latest: str | None) -> dict:
-    """Targets of the header's Daily / Weekly / Monthly links: the latest day's day, week and month."""
-    if latest is None:
-        return {"daily": "/", "weekly": "/", "monthly": "/"}
-    day = date.fromisoformat(latest)
-    return {"daily": "/", "weekly": _period_url(periods.week_of(day)), "monthly": _period_url(_month_of(day))}
-
-
-def _month_of(day: date) -> periods.Period:
-    return periods.month(day.strftime("%Y-%m"))
-
-
-def _period_url(period: periods.Period, **query) -> str:
-    base = f"/papers/date/{period.label}" if period.kind == "day" else f"/papers/{period.kind}/{period.label}"
-    query = {key: value for key, value in query.items() if value not in (None, "", 0, "upvotes")}
-    return base + (f"?{urlencode(query)}" if query else "")
-
-
-def feed_links(path: str, label: str, query: str = "") -> list[dict]:
-    """`<link rel="alternate">` targets (and page links): the RSS and Atom feeds at `path`.rss / `path`.atom."""
-    query = f"?{query}" if query else ""
-    return [
-        {"type": "application/rss+xml", "title": f"RSS: {label}", "href": f"{path}.rss{query}", "label": "RSS"},
-        {"type": "application/atom+xml", "title": f"Atom: {label}", "href": f"{path}.atom{query}", "label": "Atom"},
-    ]
-
-
-def _feeds(period: periods.Period | None) -> list[dict]:
-    """The feeds of this period (the latest day's if None)."""
-    kind = period.kind if period else "day"
-    name = FEED_NAMES[kind]
-    label = f"{name} papers" + (f", {period.label}" if period else "")
-    return feed_links(f"/feeds/{name}", label, f"{FEED_PARAMS[kind]}={period.label}" if period else "")
 
 
 def _search_feeds(query: str) -> list[dict]:
@@ -220,11 +169,6 @@ def _page(value: str) -> int:
     return int(value)
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
-    body = _render(request, "error.html", status=status, message=message, nav=_nav(_latest_day(request)), feeds=_feeds(None))
-    return _html(request, body, status)
-
-
 # -- list pages ----------------------------------------------------------------------------------------
 
 
@@ -233,29 +177,29 @@ def _period_context(request: Request, period: periods.Period) -> dict:
     context: dict = {"kicker": {"day": "Daily Papers", "week": "Weekly Papers", "month": "Monthly Papers"}[period.kind]}
     if period.kind == "day":
         before, after = request.app.state.store.neighbor_days(period.label)
-        week, month = periods.week_of(period.start), _month_of(period.start)
-        context["prev"] = {"href": _period_url(periods.day(before)), "label": "previous day", "title": _day_label(before)} if before else None
-        context["next"] = {"href": _period_url(periods.day(after)), "label": "next day", "title": _day_label(after)} if after else None
+        week, month = periods.week_of(period.start), month_of(period.start)
+        context["prev"] = {"href": period_url(periods.day(before)), "label": "previous day", "title": _day_label(before)} if before else None
+        context["next"] = {"href": period_url(periods.day(after)), "label": "next day", "title": _day_label(after)} if after else None
         context["related"] = [
-            {"href": _period_url(week), "label": f"Week {week.label[-2:]}", "title": week.title},
-            {"href": _period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title},
+            {"href": period_url(week), "label": f"Week {week.label[-2:]}", "title": week.title},
+            {"href": period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title},
         ]
     else:
         before, after = period.shifted(-1), period.shifted(1)
         noun = period.kind
-        context["prev"] = {"href": _period_url(before), "label": f"previous {noun}", "title": before.title}
-        context["next"] = {"href": _period_url(after), "label": f"next {noun}", "title": after.title}
+        context["prev"] = {"href": period_url(before), "label": f"previous {noun}", "title": before.title}
+        context["next"] = {"href": period_url(after), "label": f"next {noun}", "title": after.title}
         if period.kind == "week":
             days = [period.start + timedelta(days=i) for i in range(7)]
             context["related"] = [
-                {"href": _period_url(periods.day(d)), "label": d.strftime("%a %-d"), "title": d.strftime("%A, %B %-d, %Y")} for d in days
+                {"href": period_url(periods.day(d)), "label": d.strftime("%a %-d"), "title": d.strftime("%A, %B %-d, %Y")} for d in days
             ]
-            month = _month_of(period.start)
-            context["related"].append({"href": _period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title})
+            month = month_of(period.start)
+            context["related"].append({"href": period_url(month), "label": month.start.strftime("%B %Y"), "title": month.title})
         else:
             weeks, start = [], periods.week_of(period.start)
             while start.start <= period.end:
-                weeks.append({"href": _period_url(start), "label": f"W{start.label[-2:]}", "title": start.title})
+                weeks.append({"href": period_url(start), "label": f"W{start.label[-2:]}", "title": start.title})
                 start = start.shifted(1)
             context["related"] = weeks
     return context
@@ -277,13 +221,13 @@ async def _list_page(request: Request, period: periods.Period, sort: str, p: str
     try:
         sort, page = _sort(sort), _page(p)
     except _BadRequest as exc:
-        return await run_in_threadpool(_error_page, request, 422, str(exc))
+        return await run_in_threadpool(error_page, request, 422, str(exc))
 
     def render() -> str:
         items, total = request.app.state.store.feed(period.start, period.end, sort=sort, offset=page * PER_PAGE, limit=PER_PAGE)
         total_pages = math.ceil(total / PER_PAGE)
         context = _period_context(request, period)
-        return _render(
+        return render_page(
             request,
             "daily.html",
             view=period.kind,
@@ -291,26 +235,26 @@ async def _list_page(request: Request, period: periods.Period, sort: str, p: str
             title=period.title,
             heading=period.title,
             period=period,
-            canonical=_period_url(period, sort=sort, p=page),
+            canonical=period_url(period, sort=sort, p=page),
             cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)],
             total=total,
             sort=sort,
-            sorts=[{"key": key, "label": label, "href": _period_url(period, sort=key)} for key, label in SORTS.items()],
-            pager=_pager(lambda n: _period_url(period, sort=sort, p=n), page, total_pages),
-            first_page=_period_url(period, sort=sort),
-            nav=_nav(_latest_day(request)),
-            feeds=_feeds(period),
+            sorts=[{"key": key, "label": label, "href": period_url(period, sort=key)} for key, label in SORTS.items()],
+            pager=_pager(lambda n: period_url(period, sort=sort, p=n), page, total_pages),
+            first_page=period_url(period, sort=sort),
+            nav=nav_links(latest_day(request)),
+            feeds=period_feeds(period),
             **context,
         )
 
-    return _html(request, await _cached_page(request, ("pages:list", period, sort, page), render))
+    return html_response(request, await _cached_page(request, ("pages:list", period, sort, page), render))
 
 
 async def _period_page(request: Request, kind: str, value: str, sort: str, p: str) -> Response:
     try:
         period = periods.parse(kind, value)
     except periods.PeriodError as exc:
-        return await run_in_threadpool(_error_page, request, 422, str(exc))
+        return await run_in_threadpool(error_page, request, 422, str(exc))
     return await _list_page(request, period, sort, p)
 
 
@@ -321,10 +265,10 @@ async def home(request: Request, sort: str = "upvotes", p: str = "0"):
         body = await _cached_page(
             request,
             ("pages:empty",),
-            lambda: _render(request, "daily.html", view="empty", section="daily", title="No papers yet", heading="No papers yet",
-                            cards=[], total=0, nav=_nav(None), feeds=_feeds(None)),  # fmt: skip
+            lambda: render_page(request, "daily.html", view="empty", section="daily", title="No papers yet", heading="No papers yet",
+                            cards=[], total=0, nav=nav_links(None), feeds=period_feeds(None)),  # fmt: skip
         )
-        return _html(request, body)
+        return html_response(request, body)
     return await _list_page(request, periods.day(latest), sort, p)
 
 
@@ -334,12 +278,12 @@ async def home(request: Request, sort: str = "upvotes", p: str = "0"):
 def latest_period(request: Request):
     """`/papers/week` and `/papers/month`: the latest day's week or month (`/papers/date`: the latest day)."""
     kind = request.url.path.rsplit("/", 1)[-1]
-    latest = _latest_day(request)
+    latest = latest_day(request)
     if latest is None:
         return RedirectResponse("/", status_code=302)
     day = date.fromisoformat(latest)
-    period = {"date": periods.day(day), "week": periods.week_of(day), "month": _month_of(day)}[kind]
-    return RedirectResponse(_period_url(period), status_code=302)
+    period = {"date": periods.day(day), "week": periods.week_of(day), "month": month_of(day)}[kind]
+    return RedirectResponse(period_url(period), status_code=302)
 
 
 @router.api_route("/papers/date/{day}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -366,13 +310,13 @@ SEARCH_MODES = {"hybrid": "Words and meaning", "lexical": "Words", "semantic": "
 @router.api_route("/search", methods=["GET", "HEAD"], include_in_schema=False)
 def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid"):
     if len(q) > MAX_QUERY:
-        return _error_page(request, 422, f"q: the search is {len(q)} characters long; at most {MAX_QUERY} are allowed")
+        return error_page(request, 422, f"q: the search is {len(q)} characters long; at most {MAX_QUERY} are allowed")
     if mode not in SEARCH_MODES:
-        return _error_page(request, 422, f"mode must be one of {', '.join(SEARCH_MODES)}")
+        return error_page(request, 422, f"mode must be one of {', '.join(SEARCH_MODES)}")
     try:
         page = _page(p)
     except _BadRequest as exc:
-        return _error_page(request, 422, str(exc))
+        return error_page(request, 422, str(exc))
     query = " ".join(q.split())
     found = request.app.state.search.find(query, mode=mode, limit=PER_PAGE, offset=page * PER_PAGE) if query else None
     items = found.papers if found else []
@@ -381,7 +325,7 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
         return "/search?" + urlencode({"q": query, **({"mode": mode} if mode != "hybrid" else {}), **({"p": n} if n else {})})
 
     more, search_feeds = len(items) == PER_PAGE, _search_feeds(query)
-    body = _render(
+    body = render_page(
         request,
         "daily.html",
         view="search",
@@ -396,11 +340,11 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
         total=len(items),
         pager=_pager(url, page, page + 2 if more else page + 1) if query else None,
         first_page=url(0),
-        nav=_nav(_latest_day(request)),
-        feeds=search_feeds or _feeds(None),
+        nav=nav_links(latest_day(request)),
+        feeds=search_feeds or period_feeds(None),
         search_feeds=search_feeds,
     )
-    return _html(request, body)
+    return html_response(request, body)
 
 
 # -- one paper ---------------------------------------------------------------------------------------------
@@ -409,12 +353,12 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
 @router.api_route("/papers/{paper_id:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def paper_page(request: Request, paper_id: str):
     def render() -> str:
-        paper = _paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
+        paper = paper_or_404(request, paper_id)  # raises for an unknown id: nothing is cached then
         moderator = is_moderator(current_user(request))
         comments = [{**c, "html": render_markdown(c["body"])} for c in request.app.state.store.comments_of(paper["id"], hidden=moderator)]
         submitter = paper.get("submitted_by")
         keywords = paper.get("ai_keywords") or []
-        return _render(
+        return render_page(
             request,
             "paper.html",
             section="paper",
@@ -436,16 +380,16 @@ async def paper_page(request: Request, paper_id: str):
                 else None
             ),
             organization=_organization(paper),
-            featured=[{"day": d, "label": _day_label(d), "href": _period_url(periods.day(d))} for d in paper.get("featured_on") or []],
+            featured=[{"day": d, "label": _day_label(d), "href": period_url(periods.day(d))} for d in paper.get("featured_on") or []],
             related=[card(other, n + 1) for n, other in enumerate(request.app.state.search.similar(paper, limit=RELATED))],
             comments=comments,
             comments_elsewhere=paper["num_comments"] - sum(1 for c in comments if not c["hidden_at"]),  # on Hugging Face
             moderator=moderator,
-            nav=_nav(_latest_day(request)),
-            feeds=_feeds(None),
+            nav=nav_links(latest_day(request)),
+            feeds=period_feeds(None),
         )
 
     try:
-        return _html(request, await _cached_page(request, ("pages:paper", paper_id), render))
+        return html_response(request, await _cached_page(request, ("pages:paper", paper_id), render))
     except HTTPException as exc:
-        return await run_in_threadpool(_error_page, request, exc.status_code, str(exc.detail))
+        return await run_in_threadpool(error_page, request, exc.status_code, str(exc.detail))

@@ -16,9 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from .api import _json, _paper_or_404, latest_day
+from .common import error_page, feed_links, html_response, json_response, latest_day, nav_links, paper_or_404, render_page
 from .auth import api_user, current_user, form_user
-from .pages import PER_PAGE, _BadRequest, _error_page, _html, _nav, _page, _pager, _render, card, feed_links
+from .pages import PER_PAGE, _BadRequest, _page, _pager, card
 from .serialize import hf_item
 
 router = APIRouter()
@@ -47,11 +47,11 @@ def _list(request: Request, p: str, render) -> Response:
     try:
         page = _page(p)
     except _BadRequest as exc:
-        return _error_page(request, 422, str(exc))
+        return error_page(request, 422, str(exc))
     try:
-        return _html(request, render(page))
+        return html_response(request, render(page))
     except HTTPException as exc:
-        return _error_page(request, exc.status_code, str(exc.detail))
+        return error_page(request, exc.status_code, str(exc.detail))
 
 
 # -- organizations ----------------------------------------------------------------------------------------
@@ -60,8 +60,8 @@ def _list(request: Request, p: str, render) -> Response:
 @router.api_route("/organizations", methods=["GET", "HEAD"], include_in_schema=False)
 def organizations_page(request: Request):
     orgs = request.app.state.store.organizations_by_papers()
-    body = _render(request, "organizations.html", title="Organizations", orgs=orgs, nav=_nav(latest_day(request)))
-    return _html(request, body)
+    body = render_page(request, "organizations.html", title="Organizations", orgs=orgs, nav=nav_links(latest_day(request)))
+    return html_response(request, body)
 
 
 @router.api_route("/organizations/{name}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -73,13 +73,13 @@ def organization_page(request: Request, name: Name, p: str = "0"):
             raise HTTPException(404, f"no organization {name!r}")
         items, total = store.organization_papers(org["name"], page * PER_PAGE, PER_PAGE)
         base = org_url(org["name"])
-        return _render(
+        return render_page(
             request, "daily.html", view="organization", section="organization", kicker="Organization",
             title=org["fullname"], heading=org["fullname"], org=org, canonical=base,
             is_member=bool(user) and user["username"] in org["members"],
             cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)], total=total,
             pager=_pager(lambda n: base + (f"?p={n}" if n else ""), page, -(-total // PER_PAGE)), first_page=base,
-            nav=_nav(latest_day(request)), feeds=(feeds := _feeds("organizations", org["name"], f"papers of {org['fullname']}")),
+            nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("organizations", org["name"], f"papers of {org['fullname']}")),
             search_feeds=feeds,
         )  # fmt: skip
 
@@ -103,7 +103,7 @@ def attach(request: Request, user: dict, paper_id: str, handle: str, fullname: s
     handle, fullname = handle.strip(), " ".join((fullname or "").split())[:200] or None
     if not HANDLE.match(handle):
         raise HTTPException(422, "an organization's handle has 1 to 96 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    paper = _paper_or_404(request, paper_id)
+    paper = paper_or_404(request, paper_id)
     request.app.state.store.attach_organization(paper["id"], handle, fullname)
     request.app.state.cache.changed()
     request.app.state.search.catch_up_soon()
@@ -121,7 +121,7 @@ async def attach_form(request: Request, paper_id: str):
 @router.put("/api/papers/{paper_id:path}/organization", tags=["community"], summary="Attach a paper to an organization (administrators)")
 def attach_api(request: Request, paper_id: str, attachment: Attachment, user: dict = Depends(api_user)):
     """The organization is made if it does not exist yet. Answers the paper."""
-    return _json(hf_item(attach(request, user, paper_id, attachment.organization, attachment.fullname)))
+    return json_response(hf_item(attach(request, user, paper_id, attachment.organization, attachment.fullname)))
 
 
 # -- authors ------------------------------------------------------------------------------------------------
@@ -136,12 +136,12 @@ def author_page(request: Request, name: Name, p: str = "0"):
             raise HTTPException(404, f"no papers by {wanted!r}")
         base = author_url(wanted)
         more = len(found) > PER_PAGE
-        return _render(
+        return render_page(
             request, "daily.html", view="author", section="author", kicker="Author", title=wanted, heading=wanted,
             canonical=base, cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(found[:PER_PAGE])],
             total=len(found[:PER_PAGE]), more=more,
             pager=_pager(lambda n: base + (f"?p={n}" if n else ""), page, page + 2 if more else page + 1), first_page=base,
-            nav=_nav(latest_day(request)), feeds=(feeds := _feeds("authors", wanted, f"papers by {wanted}")), search_feeds=feeds,
+            nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("authors", wanted, f"papers by {wanted}")), search_feeds=feeds,
         )  # fmt: skip
 
     return _list(request, p, render)

@@ -19,9 +19,8 @@ from ..ingest import arxiv_api
 from ..ingest.http import PoliteClient
 from ..records import InvalidRecord, parse_arxiv_id
 from ..store.community import AlreadyFeatured
-from .api import _json, latest_day
+from .common import html_response, json_response, latest_day, nav_links, render_page
 from .auth import api_user, current_user, form_user
-from .pages import _html, _nav, _render
 from .ratelimit import client_address, limit
 from .serialize import hf_item
 
@@ -87,7 +86,7 @@ def submit(request: Request, user: dict, text: str) -> dict:
 
 def _page(request: Request, status: int = 200, **context) -> Response:
     context.setdefault("days", request.app.state.config.submission_max_days)
-    return _html(request, _render(request, "submit.html", title="Submit a paper", nav=_nav(latest_day(request)), **context), status)
+    return html_response(request, render_page(request, "submit.html", title="Submit a paper", nav=nav_links(latest_day(request)), **context), status)
 
 
 @router.get("/submit", include_in_schema=False)
@@ -118,4 +117,4 @@ async def submit_form(request: Request):
 def submit_api(request: Request, submission: Submission, user: dict = Depends(api_user)):
     """Answers the paper as it is now on the feed. 409 if it has been featured before, 422 if it was
     published too long ago, 404 if arXiv does not know it, 502 if arXiv cannot be reached."""
-    return _json(hf_item(submit(request, user, submission.id)), status_code=201)
+    return json_response(hf_item(submit(request, user, submission.id)), status_code=201)

@@ -21,9 +21,8 @@ from ..digest.compose import Composer
 from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
 from ..digest.send import MailConfigError
 from ..digest.tokens import BadToken
-from .api import latest_day
+from .common import html_response, latest_day, nav_links, render_page
 from .feeds import MEDIA, feed_response
-from .pages import _html, _nav, _render
 from .periods import Period
 from .ratelimit import client_address, limit
 
@@ -42,8 +41,8 @@ class SubscriptionRequest(BaseModel):
 
 
 def _page(request: Request, template: str, status: int = 200, **context) -> Response:
-    body = _render(request, template, nav=_nav(latest_day(request)), frequencies=FREQUENCIES, max_top=MAX_TOP, **context)
-    return _html(request, body, status)
+    body = render_page(request, template, nav=nav_links(latest_day(request)), frequencies=FREQUENCIES, max_top=MAX_TOP, **context)
+    return html_response(request, body, status)
 
 
 def _message(request: Request, heading: str, message: str, status: int = 200, **context) -> Response:

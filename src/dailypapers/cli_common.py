@@ -1,0 +1,31 @@
+"""What the command modules share (cli.py, digest/commands.py, backup_commands.py): the console that
+progress and messages go to, opening the store with a one-line error, and reading a day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from rich.console import Console
+
+from .config import Config
+
+console = Console(stderr=True)
+
+
+def open_store(config: Config):
+    from .store import Store
+
+    try:
+        return Store(config.db)
+    except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
+        raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
