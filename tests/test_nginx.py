@@ -3,6 +3,7 @@ client addresses, https redirects and static files, with only its ports and path
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import subprocess
@@ -45,7 +46,10 @@ def nginx_site(demo_copy, tmp_path):
         site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
         (tmp_path / "site.conf").write_text(site)
         temp = "\n".join(f"{kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        (tmp_path / "nginx.conf").write_text(f"daemon off;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
+        # Workers run as this test's user (nginx started by root would use nobody, who may not read a checkout
+        # in a private folder); a user that is not root keeps its own and nginx ignores the line.
+        (tmp_path / "nginx.conf").write_text(f"user {getpass.getuser()};\ndaemon off;\npid {tmp_path / 'nginx.pid'};\n"
+                                             f"error_log {tmp_path / 'error.log'};\n"
                                              f"events {{}}\nhttp {{\ninclude /etc/nginx/mime.types;\naccess_log off;\n{temp}\n"
                                              f"include {tmp_path / 'site.conf'};\n}}\n")  # fmt: skip
         check = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)

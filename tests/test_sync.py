@@ -202,3 +202,6 @@ def test_administrators_see_the_rounds_and_what_failed(tmp_path, sources):
         metrics = httpx.get(f"{site.url}/metrics", timeout=PATIENCE).text
         assert "dailypapers_last_sync_ok 0.0" in metrics
         assert 'dailypapers_last_sync_papers{change="new",source="arxiv-oai:physics:hep-th"} 3.0' in metrics
+        assert 'dailypapers_ingested_papers_total{change="new",source="arxiv-oai"} 3.0' in metrics
+        assert 'dailypapers_last_ingest_timestamp_seconds{source="arxiv-oai"}' in metrics
+        assert 'source="hf-daily"' not in metrics.split("dailypapers_ingested_papers_total")[1]  # its run failed

@@ -164,6 +164,9 @@ class Runner:
             flush(None)
             self.store.clear_checkpoint(self.source, self.key)
         report.seconds = time.perf_counter() - started
+        r = report.result
+        self.store.record_ingest_run(self.source, read=report.read, inserted=r.inserted, updated=r.updated,
+                                     unchanged=r.unchanged, skipped=report.skipped_total, seconds=report.seconds)  # fmt: skip
         if refresh_index:
             from ..search import Search
 

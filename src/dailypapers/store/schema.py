@@ -272,3 +272,20 @@ sync_rounds = Table(
     Index("ux_sync_rounds_running", "status", unique=True, sqlite_where=text("status = 'running'"),
           postgresql_where=text("status = 'running'")),  # fmt: skip
 )
+
+# A finished run of an ingest (`dailypapers ingest ...`, a source of a sync round, the demo's): what it
+# read and what that did to the catalog. /metrics adds them up by source.
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String, nullable=False),  # "hf-daily", "arxiv-snapshot", "arxiv-oai"
+    Column("finished_at", String, nullable=False),
+    Column("read", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Index("ix_ingest_runs_source", "source", "id"),
+)

@@ -1,10 +1,11 @@
-"""The SQL of `dailypapers sync`: its rounds, one at a time, and where each source got to."""
+"""The SQL of the runs that fill the catalog: rounds of `dailypapers sync` (one at a time, and where each
+source got to) and finished ingest runs."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .schema import sync_rounds
+from .schema import ingest_runs, sync_rounds
 from .subscriptions import _claimer, _is_dead, stamp
 
 RECENT_ROUNDS = 200  # how far back a source's last good round is looked for
@@ -59,3 +60,18 @@ class SyncQueries:
             if done.get("status") == "ok" and done.get("through"):
                 return done["through"]
         return None
+
+    def record_ingest_run(self, source: str, *, read: int, inserted: int, updated: int, unchanged: int, skipped: int,
+                          seconds: float) -> None:  # fmt: skip
+        with self.writer.begin() as conn:
+            conn.execute(ingest_runs.insert().values(source=source, finished_at=stamp(), read=read, inserted=inserted,
+                                                     updated=updated, unchanged=unchanged, skipped=skipped, seconds=seconds))  # fmt: skip
+
+    def ingest_totals(self) -> dict[str, dict]:
+        """By source: finished runs, papers read, new, updated and skipped in all, and when the last one finished."""
+        columns = [ingest_runs.c[name] for name in ("read", "inserted", "updated", "skipped")]
+        query = sa.select(ingest_runs.c.source, sa.func.count(), sa.func.max(ingest_runs.c.finished_at),
+                          *(sa.func.sum(c) for c in columns)).group_by(ingest_runs.c.source)  # fmt: skip
+        with self.engine.connect() as conn:
+            return {source: {"runs": runs, "last_finished_at": last, **dict(zip(("read", "inserted", "updated", "skipped"), sums))}
+                    for source, runs, last, *sums in conn.execute(query)}  # fmt: skip

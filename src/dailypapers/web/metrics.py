@@ -23,7 +23,7 @@ from datetime import date, datetime, time as clock, timezone
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest, values
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -214,6 +214,16 @@ class DatabaseCollector:
         for source, count in sorted(store.count_checkpoints().items()):
             unfinished.add_metric([source], count)
         yield unfinished
+        ingested = CounterMetricFamily("dailypapers_ingested_papers", "Papers that finished ingest runs added (new) or "
+                                       "changed (updated), by source.", labels=["source", "change"])  # fmt: skip
+        last_ingest = GaugeMetricFamily("dailypapers_last_ingest_timestamp_seconds", "When the last ingest run of each "
+                                        "source finished.", labels=["source"])  # fmt: skip
+        for source, totals in sorted(store.ingest_totals().items()):
+            ingested.add_metric([source, "new"], totals["inserted"])
+            ingested.add_metric([source, "updated"], totals["updated"])
+            last_ingest.add_metric([source], datetime.fromisoformat(totals["last_finished_at"]).timestamp())
+        yield ingested
+        yield last_ingest
         latest = store.latest_day()
         if latest:
             midnight = datetime.combine(date.fromisoformat(latest), clock(), timezone.utc).timestamp()

@@ -1,4 +1,4 @@
-"""Rounds of `dailypapers sync`.
+"""Rounds of `dailypapers sync`, and finished ingest runs.
 
 Revision ID: 0007
 """
@@ -27,5 +27,17 @@ def upgrade():
                     postgresql_where=running)  # fmt: skip
 
 
+    op.create_table(
+        "ingest_runs",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source", sa.String, nullable=False),
+        sa.Column("finished_at", sa.String, nullable=False),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("read", "inserted", "updated", "unchanged", "skipped")),
+        sa.Column("seconds", sa.Float, nullable=False),
+    )
+    op.create_index("ix_ingest_runs_source", "ingest_runs", ["source", "id"])
+
+
 def downgrade():
+    op.drop_table("ingest_runs")
     op.drop_table("sync_rounds")
