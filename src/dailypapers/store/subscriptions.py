@@ -36,12 +36,13 @@ PREFERENCES = ("frequency", "top", "searches", "authors", "organizations")
 RESEND_AFTER = timedelta(minutes=10)  # a second confirmation request within this gets no second mail
 
 
-def _claimer() -> str:
+def claimer() -> str:
+    """This process, as a claim names it (host:pid); outbox mails and sync rounds are claimed so."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _is_dead(claimer: str) -> bool:
-    host, _, pid = claimer.rpartition(":")
+def claimer_is_dead(who: str) -> bool:
+    host, _, pid = who.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False  # another machine's sender: wait for its claim to lapse
     try:
@@ -208,7 +209,7 @@ class SubscriptionQueries:
             rows = [r for r in rows if r["id"] not in set(cancelled)]
             if rows:
                 conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
-                             .values(claimed_until=stamp(now + hold), claimed_by=_claimer()))  # fmt: skip
+                             .values(claimed_until=stamp(now + hold), claimed_by=claimer()))  # fmt: skip
         return rows
 
     def _dead_claimers(self, moment: str) -> list[str]:
@@ -216,7 +217,7 @@ class SubscriptionQueries:
         query = sa.select(outbox.c.claimed_by).where(outbox.c.status == "pending", outbox.c.claimed_until >= moment).distinct()
         with self.engine.connect() as conn:
             claimers = conn.execute(query).scalars().all()
-        return [c for c in claimers if c and c != _claimer() and _is_dead(c)]
+        return [c for c in claimers if c and c != claimer() and claimer_is_dead(c)]
 
     def release_mails(self, mail_ids: Sequence[int]) -> None:
         """Give claimed mails back untried (the sender has to stop)."""

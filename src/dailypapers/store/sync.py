@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .schema import ingest_runs, sync_rounds
-from .subscriptions import _claimer, _is_dead, stamp
+from .subscriptions import claimer, claimer_is_dead, stamp
 
 RECENT_ROUNDS = 200  # how far back a source's last good round is looked for
 
@@ -28,11 +28,11 @@ class SyncQueries:
                 running = conn.execute(sa.select(sync_rounds.c.id, sync_rounds.c.claimer, sync_rounds.c.started_at)
                                        .where(sync_rounds.c.status == "running")).first()  # fmt: skip
                 if running is not None:
-                    if not _is_dead(running.claimer):
+                    if not claimer_is_dead(running.claimer):
                         raise SyncRunning(f"a sync round is already running (started {running.started_at} by {running.claimer})")
                     conn.execute(sync_rounds.update().where(sync_rounds.c.id == running.id)
                                  .values(status="interrupted", finished_at=stamp()))  # fmt: skip
-                return conn.execute(sync_rounds.insert().values(started_at=stamp(), claimer=_claimer(), status="running",
+                return conn.execute(sync_rounds.insert().values(started_at=stamp(), claimer=claimer(), status="running",
                                                                 sources={})).inserted_primary_key[0]  # fmt: skip
         except sa.exc.IntegrityError:  # another process began one between our look and our insert
             raise SyncRunning("a sync round is already running") from None
