@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Config
-from ..digest.tokens import BadToken
 from ..search import Search
 from ..store import Store
 from .cache import RenderCache
-from .periods import PeriodError
 from .ratelimit import site_limits
 from .security import SecurityHeaders
 
@@ -44,7 +38,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     templates.env.globals.update(site_name=config.site_name, version=__version__)
     app.state.templates = templates
 
-    from . import admin, api, comments, community, docs, feeds, pages, password_reset, people, submit, subscriptions
+    from . import admin, api, comments, community, docs, errors, feeds, pages, password_reset, people, submit, subscriptions
 
     from . import health, metrics
 
@@ -71,29 +65,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.add_middleware(SecurityHeaders, hsts=config.https, policies=docs_policies)
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)  # added last: outermost, it times the rest
 
-    app.add_exception_handler(BadToken, subscriptions.bad_link)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        """Refusals (401, 403, 429) say why in the usual shape; other API errors keep FastAPI's."""
-        if _is_api(request) and exc.status_code not in (401, 403, 429):
-            return await http_exception_handler(request, exc)
-        response = _error(request, exc.status_code, str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
-
-    @app.exception_handler(PeriodError)
-    async def period_error(request: Request, exc: PeriodError):
-        return _error(request, 422, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError):
-        messages = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error.get("loc", ())[1:]) or "request"
-            messages.append(f"{where}: {error.get('msg', 'invalid')}")
-        return _error(request, 422, "; ".join(messages) or "invalid request")
-
+    errors.install(app)
     return app
 
 
@@ -102,15 +74,3 @@ def server_options(config: Config) -> dict:
     believed only from the reverse proxies named in forwarded_allow_ips: from anyone else, X-Forwarded-For
     would let a client choose the address that rate limits count."""
     return {"proxy_headers": bool(config.forwarded_allow_ips), "forwarded_allow_ips": config.forwarded_allow_ips or None}
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/feeds/", "/openapi")) or request.url.path.endswith(".md")
-
-
-def _error(request: Request, status: int, message: str):
-    """JSON for the API and feeds, an HTML page for pages."""
-    if _is_api(request):
-        return JSONResponse({"error": message}, status_code=status)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
