@@ -18,7 +18,24 @@ from .config import SECRETS, SETTINGS, WILDCARD_HOSTS, Config, as_toml
 SETTING_NAMES = {s.name for s in SETTINGS}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: a database that cannot store anything now (disk full, failing storage, locked too
+    long: store/errors.py) ends it with one line and exit status 1, not a traceback quoting the SQL with
+    its rows. What was committed stays committed, so the same command run again resumes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from .store.errors import storage_unavailable
+
+            problem = storage_unavailable(exc)
+            if problem is None:
+                raise
+            raise click.ClickException(problem.command_message) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", help="Database path or URL (env DAILYPAPERS_DB; default dailypapers.db).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A TOML settings file.")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
@@ -45,7 +62,7 @@ def main(ctx: click.Context, db: str | None, config_file: str | None, assignment
 def _serve(config: Config) -> None:
     import uvicorn
 
-    from .web.app import server_options
+    from .web.server import server_options
     from .web.metrics import worker_metrics_folder
 
     log_config = _configure_logging(config)  # first: before the digest and sync schedules, whose messages go to the log too
@@ -59,9 +76,26 @@ def _serve(config: Config) -> None:
     if config.sync_schedule:
         _start_sync_schedule(config)
     console.print(f"Serving {config.db} on [bold]http://{config.host}:{config.port}[/] as {config.site_url} (Ctrl-C to stop)")
-    uvicorn.run("dailypapers.web.app:create_app", factory=True, host=config.host, port=config.port, workers=config.workers,
+    uvicorn.run("dailypapers.cli:_worker_app", factory=True, host=config.host, port=config.port, workers=config.workers,
                 **server_options(config),
                 log_config=log_config, access_log=False)  # fmt: skip
+
+
+def _worker_app():
+    """The site, built in each of uvicorn's worker processes (or in this one, with one worker). A worker
+    ends with the server's process: after a `kill -9` of `serve` it would otherwise go on serving the
+    port, so that the next `serve` finds it taken. SIGTERM: uvicorn's graceful shutdown."""
+    import multiprocessing
+    import signal
+
+    from .web.app import create_app
+
+    parent = multiprocessing.parent_process()  # None in the server's own process
+    if parent is not None:
+        from .processes import end_with_parent
+
+        end_with_parent(parent.pid, signal.SIGTERM)
+    return create_app()
 
 
 def _configure_logging(config: Config) -> dict:

@@ -19,7 +19,10 @@ def open_store(config: Config):
     try:
         return Store(config.db)
     except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
-        raise click.ClickException(f"cannot open database {config.db!r}: {exc}") from None
+        from .store.errors import storage_unavailable
+
+        problem = storage_unavailable(exc)  # e.g. a migration on a full disk: its words, not the SQL
+        raise click.ClickException(f"cannot open database {config.db!r}: {problem.command_message if problem else exc}") from None
 
 
 def parse_day(value: str | None, name: str) -> date | None:

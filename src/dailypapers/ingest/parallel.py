@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
 import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from ..processes import end_with_parent
 from ..store import ApplyResult, Store
 from .files import LineChunk
 from .items import Skipped
@@ -45,7 +47,7 @@ class ChunkWriter:
         self._turn = context.RawValue("q", 0)  # the index of the chunk whose turn it is to commit
         self._turn_changed = context.Condition()
         self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                         initargs=(url, source, key, self._turn, self._turn_changed))  # fmt: skip
+                                         initargs=(os.getpid(), url, source, key, self._turn, self._turn_changed))  # fmt: skip
         self._window: deque[Future] = deque()
         self._submitted = 0
         self._most_in_flight = workers * 3
@@ -88,7 +90,8 @@ class ChunkWriter:
 _worker: dict = {}
 
 
-def _start_worker(url: str, source: str, key: str, turn, turn_changed) -> None:
+def _start_worker(parent: int, url: str, source: str, key: str, turn, turn_changed) -> None:
+    end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.freeze()  # what the fork inherited is never garbage; collections then only look at new objects
     gc.disable()  # parsing allocates many objects and no cycles: collecting as usual cost ~2x (measured)
