@@ -13,7 +13,7 @@ import pytest
 
 from conftest import PATIENCE, LiveServer, MailServer, dailypapers_cmd, mail_settings, run_cli
 from dailypapers.config import Config
-from dailypapers.digest.preferences import check_preferences
+from dailypapers.digest.preferences import check_email, check_preferences
 from dailypapers.search import Search
 from dailypapers.store import Store
 
@@ -33,6 +33,11 @@ def links(message) -> dict[str, str]:
 
 def subscribe(server: LiveServer, email: str, **preferences) -> httpx.Response:
     return httpx.post(f"{server.url}/api/subscriptions", json={"email": email, **preferences}, timeout=30)
+
+
+def same_origin(server: LiveServer) -> dict:
+    """The Origin header a browser sends with a form from the site's own pages (forms check it)."""
+    return {"Origin": server.url}
 
 
 def mails_to(mail: MailServer, email: str, count: int = 1, timeout: float = PATIENCE) -> list:
@@ -143,7 +148,7 @@ def test_expired_confirmation_link_is_refused(demo_copy, mail_server):
 def test_bad_addresses_and_header_injection_are_refused(site, mail_server, demo_copy, email):
     answer = subscribe(site, email, top=5)
     assert answer.status_code == 422 and answer.json()["error"]
-    form = httpx.post(f"{site.url}/subscribe", data={"email": email, "frequency": "daily", "top": "5"})
+    form = httpx.post(f"{site.url}/subscribe", data={"email": email, "frequency": "daily", "top": "5"}, headers=same_origin(site))
     assert form.status_code == 422 and 'role="alert"' in form.text
     time.sleep(0.2)
     assert mail_server.messages == []
@@ -179,18 +184,18 @@ def test_manage_page_changes_preferences_and_resubscribes(site, mail_server, dem
     page = httpx.get(links(confirmation)["confirm"])
     manage = re.search(r'href="(http[^"]*/subscriptions/manage/[^"]+)"', page.text)[1]  # offered once confirmed
     saved = httpx.post(manage, data={"frequency": "weekly", "top": "0", "searches": "graph neural\ncat:cs.CL",
-                                     "authors": "Yann LeCun, Ada Lovelace", "organizations": ""})  # fmt: skip
+                                     "authors": "Yann LeCun, Ada Lovelace", "organizations": ""}, headers=same_origin(site))  # fmt: skip
     assert saved.status_code == 200 and "Saved." in saved.text
     store = Store(demo_copy)
     subscriber = store.subscriber(1)
     assert subscriber["searches"] == ["graph neural", "cat:cs.CL"] and subscriber["authors"] == ["Yann LeCun", "Ada Lovelace"]
-    bad = httpx.post(manage, data={"frequency": "weekly", "top": "0"})
+    bad = httpx.post(manage, data={"frequency": "weekly", "top": "0"}, headers=same_origin(site))
     assert bad.status_code == 422 and "choose something" in bad.text.lower()
     assert store.subscriber(1)["searches"] == ["graph neural", "cat:cs.CL"]  # a refused change keeps what was there
     leave = re.search(r'action="(/unsubscribe/[^"]+)"', httpx.get(manage).text)[1]  # the manage page's button
     assert httpx.post(site.url + leave).status_code == 200
     assert store.subscriber(1)["status"] == "unsubscribed"
-    httpx.post(manage, data={"frequency": "daily", "top": "4"})
+    httpx.post(manage, data={"frequency": "daily", "top": "4"}, headers=same_origin(site))
     assert store.subscriber(1)["status"] == "confirmed"
     store.close()
 
@@ -270,6 +275,71 @@ def test_permanent_failure_is_recorded_not_retried(demo_copy):
     assert len(failed) == 1 and failed[0]["attempts"] == 1 and "550" in failed[0]["last_error"]
     assert store.already_sent([failed[0]["subscriber_id"]], failed[0]["papers"][0][1]) == {}  # may go out later
     store.close()
+
+
+def utf8_server(smtputf8: bool) -> tuple[MailServer, list]:
+    """A MailServer that offers SMTPUTF8 or not, and the envelopes of what it accepted: (recipients,
+    whether the mail came with SMTPUTF8)."""
+    from aiosmtpd.controller import Controller
+
+    server, envelopes = MailServer(), []
+    handler, data = server.controller.handler, server.controller.handler.handle_DATA
+
+    async def handle_data(smtp, session, envelope):
+        envelopes.append((tuple(envelope.rcpt_tos), envelope.smtp_utf8))
+        return await data(smtp, session, envelope)
+
+    handler.handle_DATA = handle_data
+    server.controller = Controller(handler, hostname="127.0.0.1", port=server.port, enable_SMTPUTF8=smtputf8)
+    return server, envelopes
+
+
+IDN = {"plain@example.org": ("plain@example.org", False), "User@Bücher.de": ("user@xn--bcher-kva.de", False),
+       "user@straße.de": ("user@xn--strae-oqa.de", False),  # IDNA 2008: not strasse.de, another domain
+       "Jörg@Bücher.de": ("jörg@bücher.de", True), "other@example.org": ("other@example.org", False)}  # fmt: skip
+
+
+def test_internationalized_addresses_with_a_server_that_offers_smtputf8(demo_copy):
+    """Accepted at subscription; an IDN domain goes as its A-label (no SMTPUTF8 needed), a non-ASCII
+    local part with SMTPUTF8; and every other subscriber gets their digest too."""
+    for email in IDN:
+        confirmed(demo_copy, check_email(email), top=3)
+    server, envelopes = utf8_server(smtputf8=True)
+    with server:
+        result = send_digests(demo_copy, server, "--period", "daily")
+    assert result.returncode == 0 and "5 sent" in result.stderr, result.stderr
+    assert sorted(envelopes) == sorted(((to,), utf8) for to, utf8 in IDN.values())
+    assert {m["To"] for m in server.messages if m["To"].isascii()} == {to for to, utf8 in IDN.values() if not utf8}
+    store = Store(demo_copy)
+    assert {m["status"] for m in store.mails() if m["kind"] == "digest"} == {"sent"}
+    store.close()
+
+
+def test_internationalized_address_without_smtputf8_fails_alone(demo_copy):
+    """A mail that cannot be sent (a non-ASCII local part and a server without SMTPUTF8; an address
+    stored long ago that is no longer valid) fails for good with the reason; the run goes on."""
+    ids = {email: confirmed(demo_copy, check_email(email), top=3) for email in IDN}
+    broken = confirmed(demo_copy, "x@ü", top=3)  # written straight into the store: not an address email-validator takes
+    server, envelopes = utf8_server(smtputf8=False)
+    with server:
+        result = send_digests(demo_copy, server, "--period", "daily")
+    assert result.returncode == 0 and "4 sent" in result.stderr and "2 failed" in result.stderr, result.stderr
+    assert sorted(envelopes) == sorted(((to,), False) for to, utf8 in IDN.values() if not utf8)
+    store = Store(demo_copy)
+    digests = {m["subscriber_id"]: m for m in store.mails() if m["kind"] == "digest"}
+    failed = {i: m["last_error"] for i, m in digests.items() if m["status"] == "failed"}
+    assert set(failed) == {ids["Jörg@Bücher.de"], broken}
+    assert "SMTPUTF8" in failed[ids["Jörg@Bücher.de"]] and "does not offer" in failed[ids["Jörg@Bücher.de"]]
+    assert "cannot be written" in failed[broken] and "x@ü" in failed[broken]
+    assert all(digests[i]["attempts"] == 1 for i in failed)  # permanent: not retried
+    assert {m["status"] for i, m in digests.items() if i not in failed} == {"sent"}
+    store.close()
+
+
+def test_subscribing_with_an_idn_address_sends_the_confirmation(site, mail_server):
+    assert subscribe(site, "Reader@Bücher.de", top=3).status_code == 202
+    [confirmation] = mails_to(mail_server, "reader@xn--bcher-kva.de")
+    assert set(links(confirmation)) == {"confirm", "manage", "unsubscribe", "personal"}
 
 
 def test_killed_mid_run_then_rerun_sends_the_rest_once(demo_copy):
@@ -354,7 +424,8 @@ def test_subscription_requests_are_rate_limited_per_address(demo_copy, mail_serv
         answers = [subscribe(server, f"flood{n}@example.org", top=3).status_code for n in range(5)]
         assert answers == [202, 202, 202, 429, 429]
         assert "too many" in subscribe(server, "x@example.org", top=3).json()["error"]
-        form = httpx.post(f"{server.url}/subscribe", data={"email": "y@example.org", "frequency": "daily", "top": "3"})
+        form = httpx.post(f"{server.url}/subscribe", data={"email": "y@example.org", "frequency": "daily", "top": "3"},
+                          headers=same_origin(server))  # fmt: skip
         assert form.status_code == 429 and "try again" in form.text
         store = server.app.state.store
         assert store.count_subscribers() == {"pending": 3}
@@ -366,7 +437,8 @@ def test_search_page_offers_its_search_by_email(site, mail_server, demo_copy):
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
     assert fields == {"searches": "diffusion &#34;video generation&#34;", "top": "0"}
     answer = httpx.post(f"{site.url}/subscribe", data={"email": "s@example.org", "frequency": "weekly",
-                                                       "searches": 'diffusion "video generation"', "top": "0"})  # fmt: skip
+                                                       "searches": 'diffusion "video generation"', "top": "0"},
+                        headers=same_origin(site))  # fmt: skip
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     subscriber = site.app.state.store.subscriber(1)
     assert (subscriber["searches"], subscriber["top"], subscriber["frequency"]) == (['diffusion "video generation"'], 0, "weekly")

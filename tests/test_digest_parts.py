@@ -107,6 +107,44 @@ def test_rendered_mail_parses_back_with_the_standard_library():
         mime_alternative({"To": "a@b.org\r\nBcc: c@d.org"}, "x", "y")
 
 
+def test_internationalized_addresses_are_written_for_smtp():
+    import email
+    import email.policy
+
+    from dailypapers.digest import Renderer
+    from dailypapers.digest.render import mime_alternative, smtp_address
+
+    # accepted at subscription, as before
+    assert check_email("User@Bücher.de") == "user@bücher.de" and check_email("Jörg@Bücher.de") == "jörg@bücher.de"
+    assert smtp_address("r@example.org") == ("r@example.org", False)
+    assert smtp_address("user@bücher.de") == ("user@xn--bcher-kva.de", False)  # the A-label: no SMTPUTF8 needed
+    assert smtp_address("user@straße.de") == ("user@xn--strae-oqa.de", False)  # IDNA 2008 (IDNA 2003 says strasse.de)
+    assert smtp_address("jörg@bücher.de") == ("jörg@bücher.de", True)  # no ASCII form: SMTPUTF8
+    with pytest.raises(ValueError, match="cannot send"):
+        smtp_address("x@ü")
+
+    renderer = Renderer("https://papers.example.org", "Papers", "Papers <digest@bücher.de>", Signer("k"))
+    mail = {"kind": "confirm", "subscriber_id": 7, "feed_token": "t", "email": "user@bücher.de", "period": "confirm:x"}
+    raw = renderer.message(mail)
+    assert raw.isascii()  # nothing in it needs SMTPUTF8
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["To"] == "user@xn--bcher-kva.de" and parsed["From"] == "Papers <digest@xn--bcher-kva.de>"
+    assert renderer.envelope(mail, raw)[:2] == ("digest@xn--bcher-kva.de", ["user@xn--bcher-kva.de"])
+
+    raw = renderer.message({**mail, "email": "jörg@bücher.de"})
+    assert "To: jörg@bücher.de\r\n".encode() in raw  # RFC 6532: a UTF-8 header, in a mail sent with SMTPUTF8
+    parsed = email.message_from_bytes(raw, policy=email.policy.SMTPUTF8)
+    assert links_in(parsed) and renderer.envelope(mail | {"email": "jörg@bücher.de"}, raw)[1] == ["jörg@bücher.de"]
+    with pytest.raises(ValueError):
+        mime_alternative({"To": "jörg@bücher.de"}, "x", "y")  # only when the mail is sent with SMTPUTF8
+    with pytest.raises(ValueError):
+        mime_alternative({"To": "jörg@bücher.de\r\nBcc: c@d.org"}, "x", "y", utf8=True)
+
+
+def links_in(message) -> list[str]:
+    return [word for word in message.get_body(("plain",)).get_content().split() if word.startswith("https://")]
+
+
 def test_scheduler_runs_the_due_frequencies(monkeypatch):
     import threading
     from datetime import timedelta

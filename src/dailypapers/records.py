@@ -7,6 +7,7 @@ A paper is named by its arXiv id without a version suffix everywhere in dailypap
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -50,6 +51,28 @@ def normalize_id(text: str) -> str:
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]+(?=\S)|\n\s*\n")
+# Characters XML 1.0 cannot hold (its Char production): C0 controls but tab, line feed and carriage
+# return; lone surrogates; U+FFFE and U+FFFF. (DEL and the C1 controls U+0080-U+009F are allowed.)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_C0_BYTES = bytes(c for c in range(32) if c not in b"\t\n\r")
+_FFFE, _FFFF = "\ufffe".encode(), "\uffff".encode()
+
+
+def xml_safe(text: str | None) -> str | None:
+    """`text` without the characters XML 1.0 cannot hold (NOT_XML); any other text is returned as it is.
+
+    Paper text goes into RSS and Atom, where one such character makes the whole feed unreadable to a
+    strict parser. Records are cleaned at ingest (PaperRecord), and the feeds clean what they write
+    again, for rows that reached the store another way."""
+    if not text:
+        return text
+    try:  # checked on the UTF-8 bytes, ~1 ns a character (the regex takes 5): a C0 control is a byte of
+        raw = text.encode()  # its own there, and U+FFFE/U+FFFF are EF BF BE/BF; a lone surrogate cannot be encoded
+    except UnicodeEncodeError:
+        return NOT_XML.sub("", text)
+    if len(raw.translate(None, _C0_BYTES)) == len(raw) and (text.isascii() or (_FFFE not in raw and _FFFF not in raw)):
+        return text
+    return NOT_XML.sub("", text)
 
 
 def clean_title(text: str | None) -> str | None:
@@ -184,9 +207,60 @@ class PaperRecord:
             raise InvalidRecord(f"unknown source {self.source!r}")
         self.id = normalize_id(self.id)
         self.observed = (self.observed or "")[:10]  # a day: records of equal rank compare by it
-        self.title = clean_title(self.title)
+        title = self.title
+        if title is not None and not single_spaced(title):  # else printable: no control character to remove
+            # whitespace (some C0 controls among it) becomes single spaces, then what XML cannot hold goes
+            title = clean_title(xml_safe(" ".join(title.split())))
+        self.title = title or None  # = clean_title, whose check is not made twice
         self.abstract = clean_abstract(self.abstract)
+        if self.abstract and (cleaned := xml_safe(self.abstract)) is not self.abstract:
+            self.abstract = clean_abstract(cleaned)
         if not self.title:
             raise InvalidRecord("no title")
+        # The same for the other text readers see (feeds, mails, pages), each checked at C speed first (no
+        # control character is printable). Authors' and submitters' account names are identifiers, left be.
+        if self.authors and not _printable(map(_NAME, self.authors)):
+            self.authors = [_clean_dict(a, "name") for a in self.authors]
+        if self.categories and not _printable(self.categories):
+            self.categories = _clean_list(self.categories)
+        if self.ai_keywords and not _printable(self.ai_keywords):
+            self.ai_keywords = _clean_list(self.ai_keywords)
+        if self.comment:
+            self.comment = _clean_str(self.comment)
+        if self.journal_ref:
+            self.journal_ref = _clean_str(self.journal_ref)
+        if self.ai_summary:
+            self.ai_summary = _clean_str(self.ai_summary)
+        if self.organization:
+            self.organization = _clean_dict(self.organization, "fullname")
+        if self.submitted_by:
+            self.submitted_by = _clean_dict(self.submitted_by, "fullname")
+
+
+_NAME = operator.itemgetter("name")
+
+
+def _printable(texts) -> bool:
+    """Whether every one of `texts` is printable (so holds no control character); False if one is not text."""
+    try:
+        return "".join(texts).isprintable()
+    except (KeyError, TypeError):  # not text, or an author without a name: the slow path leaves those be
+        return False
+
+
+def _clean_str(value):
+    return value if type(value) is not str or value.isprintable() else xml_safe(value)
+
+
+def _clean_list(values: list) -> list:
+    return [_clean_str(v) for v in values]
+
+
+def _clean_dict(value, key: str):
+    """`value` with xml_safe applied to value[key] (a name); the same dict if that removes nothing."""
+    text = value.get(key) if type(value) is dict else None
+    if type(text) is not str or text.isprintable() or (cleaned := xml_safe(text)) == text:
+        return value
+    return {**value, key: cleaned}
 
 

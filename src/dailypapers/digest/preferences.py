@@ -26,7 +26,14 @@ class InvalidSubscription(ValueError):
 
 def check_email(value: str) -> str:
     """The normalized address, lower-cased (one subscription per mailbox, however it is typed: virtually
-    every mail server ignores the case of the local part), or InvalidSubscription."""
+    every mail server ignores the case of the local part), or InvalidSubscription.
+
+    Internationalized addresses are accepted. One with an IDN domain and an ASCII local part
+    (`user@bücher.de`) can always be sent (as `user@xn--bcher-kva.de`: render.smtp_address). One with a
+    non-ASCII local part (`jörg@bücher.de`) needs an SMTP server that offers SMTPUTF8, which cannot be
+    known here without connecting to it on every request (and it may change): it is accepted too, and
+    if the server does not offer SMTPUTF8 its mails fail in the outbox saying so (`digest status`,
+    `digest send` list them), while every other subscriber's mail goes out."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidSubscription("an email address is needed")
     if _CONTROL.search(value):

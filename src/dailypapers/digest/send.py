@@ -12,6 +12,13 @@ Failures: a 5xx answer for the recipient or the message is permanent (the mail i
 its papers may go out in a later digest). A 4xx answer, a refused or dropped connection or a timeout
 is temporary: the mail is tried again after mail_retry_base seconds, doubled at each try, until
 mail_attempts tries. A refused login is a configuration error: the run stops and says so.
+
+One mail never stops the others: a mail that cannot be written or sent as it is (`Undeliverable`: an
+address email-validator no longer accepts, one that needs SMTPUTF8 from a server that does not offer
+it, anything else rendering or smtplib refuses before the server answers) fails for good, with the
+reason in the outbox, and the run goes on. Internationalized addresses: see render.smtp_address (an
+IDN domain with an ASCII local part goes as its A-label and needs nothing; a non-ASCII local part is
+sent with SMTPUTF8, which the server must offer).
 """
 
 from __future__ import annotations
@@ -33,6 +40,23 @@ CLAIM_HOLD = timedelta(minutes=5)  # renewed batch by batch; another host's cras
 
 class MailConfigError(RuntimeError):
     """The SMTP settings are wrong (a refused login, TLS the server does not offer)."""
+
+
+class Undeliverable(Exception):
+    """This mail cannot be sent as it is, whatever the server would answer: it fails for good."""
+
+
+def mail_options(smtp: smtplib.SMTP, sender: str, recipients: list[str]) -> tuple[str, ...]:
+    """("SMTPUTF8",) for a mail with a non-ASCII address (RFC 6531), if the server offers it;
+    Undeliverable if not. () for the others."""
+    if sender.isascii() and all(address.isascii() for address in recipients):
+        return ()
+    smtp.ehlo_or_helo_if_needed()
+    if not smtp.has_extn("smtputf8"):
+        wanted = ", ".join(a for a in (sender, *recipients) if not a.isascii())
+        raise Undeliverable(f"{wanted}: an address with a non-ASCII local part can only be sent with SMTPUTF8, "
+                            "which the SMTP server does not offer")  # fmt: skip
+    return ("SMTPUTF8",)
 
 
 @dataclass
@@ -66,6 +90,8 @@ def connect(config) -> smtplib.SMTP:
 
 
 def is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, Undeliverable):
+        return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     code = getattr(exc, "smtp_code", None)
@@ -122,14 +148,24 @@ class Sender:
 
     def _send(self, mail: dict, papers: dict[str, dict], report: SendReport) -> int:
         started = time.perf_counter()
-        sections = [(title, [papers[i] for i in ids if i in papers]) for title, ids in mail["papers"]]
-        sender, recipients, message = self.renderer.envelope(mail, self.renderer.message(mail, sections))
+        try:
+            sections = [(title, [papers[i] for i in ids if i in papers]) for title, ids in mail["papers"]]
+            sender, recipients, message = self.renderer.envelope(mail, self.renderer.message(mail, sections))
+        except Exception as exc:  # this mail cannot be written (say, an address or a header it cannot hold)
+            self._failed(mail, Undeliverable(f"cannot be written: {type(exc).__name__}: {exc}"), report)
+            return mail["id"]
         rendered = time.perf_counter() - started
         self._pace()
         try:
-            self._connection().sendmail(sender, recipients, message)
-        except (smtplib.SMTPException, OSError) as exc:
+            smtp = self._connection()
+            smtp.sendmail(sender, recipients, message, mail_options=mail_options(smtp, sender, recipients))
+        except MailConfigError:
+            raise
+        except (smtplib.SMTPException, OSError, Undeliverable) as exc:
             self._failed(mail, exc, report)
+        except Exception as exc:  # refused by smtplib before the server could answer, the session left half-way
+            self._drop_connection()
+            self._failed(mail, Undeliverable(f"{type(exc).__name__}: {exc}"), report)
         else:
             self.store.mark_sent(mail["id"])
             with self._lock:
@@ -148,7 +184,7 @@ class Sender:
 
     def _failed(self, mail: dict, exc: Exception, report: SendReport) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused | smtplib.SMTPDataError | Undeliverable):
             self._drop_connection()  # it is in an unknown state
         attempts = mail["attempts"] + 1
         if is_permanent(exc) or attempts >= self.config.mail_attempts:
