@@ -104,7 +104,8 @@ class LiveServer:
         import uvicorn
 
         from dailypapers.config import Config
-        from dailypapers.web.app import create_app, server_options
+        from dailypapers.web.app import create_app
+        from dailypapers.web.server import server_options
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

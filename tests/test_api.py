@@ -106,7 +106,8 @@ def test_paper_info_and_404(api, demo_store):
     assert api.get(f"/api/papers/{paper_id}v3").json()["id"] == paper_id
     for unknown in ("2101.99999", "not-a-paper", "..%2F..%2Fetc"):
         response = api.get(f"/api/papers/{unknown}")
-        assert response.status_code == 404 and response.json()["detail"]
+        assert response.status_code == 404 and response.headers["content-type"] == "application/json"
+        assert list(response.json()) == ["error"] and response.json()["error"]
 
 
 def test_search(api, demo_store):

@@ -286,5 +286,10 @@ def test_sign_ups_and_log_ins_are_limited_per_address(demo_copy):
         made = [client.post("/signup", data={"username": f"user{i}", "email": f"user{i}@example.org", "password": PASSWORD}).status_code
                 for i in range(3)]  # fmt: skip
         assert made == [303, 303, 429]
-        tries = [client.post("/login", data={"username": "user0", "password": PASSWORD}).status_code for _ in range(4)]
-        assert tries == [303, 303, 303, 429]
+        def log_in(browser: httpx.Client) -> int:
+            return browser.post("/login", data={"username": "user0", "password": PASSWORD}).status_code
+
+        new_browsers = [httpx.Client(base_url=site.url, headers={"Origin": site.url}) for _ in range(4)]
+        assert [log_in(browser) for browser in new_browsers] == [303, 303, 303, 429]
+        # A browser that has logged in to the account before is counted by itself (web/login_limits.py).
+        assert log_in(new_browsers[0]) == 303

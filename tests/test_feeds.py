@@ -167,8 +167,8 @@ def test_search_feed_errors(live_demo):
     assert httpx.get(f"{live_demo.url}/feeds/search.rss", params={"q": "x" * 251}).status_code == 422
     for path in ("/feeds/search.json", "/feeds/authors/Hao Li.txt", "/feeds/organizations/google.xml"):
         response = httpx.get(f"{live_demo.url}{path}", params={"q": "x"})
-        assert response.status_code == 404 and response.headers["content-type"].startswith("text/plain")
-        assert "no such feed" in response.text
+        assert response.status_code == 404 and response.headers["content-type"].startswith("application/json")
+        assert "no such feed" in response.json()["error"]  # the one error shape (issue 16)
 
 
 ODD_QUERIES = ['"sparse reward', "(diffusion OR (model", "graph NEAR/3 neural", "NEAR(a b)", 'title: :: cat: author: org:"',

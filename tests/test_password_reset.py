@@ -179,3 +179,13 @@ def test_a_mail_server_that_is_down_is_logged_not_shown(demo_copy, caplog):
         while "a password reset mail was not sent" not in caplog.text:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_an_internationalized_address_gets_its_mail(site, mail_server):
+    """An IDN domain is written as its A-label in the envelope (no SMTPUTF8 needed), as for digests."""
+    client = browser_client(site)
+    made = client.post("/signup", data={"username": "kurt", "email": "kurt@bücher.de", "password": PASSWORD})
+    assert made.status_code == 303
+    assert forgot(browser_client(site), "kurt").status_code == 200
+    (message,) = mails_to(mail_server, "kurt@xn--bcher-kva.de", 1)
+    assert message["To"] == "kurt@xn--bcher-kva.de" and reset_token(message)

@@ -35,6 +35,9 @@ SETTINGS = (
             "With https://, session cookies are Secure and pages send HSTS."),
     Setting("forwarded_allow_ips", "", "Reverse proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
             "X-Forwarded-Proto are believed; empty: none, each client is the address that connects."),
+    Setting("max_body_bytes", 1_000_000, "Largest request body taken, in bytes; larger ones get 413 before they are read (0: no limit)."),
+    Setting("header_timeout", 10.0, "Seconds a client has to send a request's headers before its connection is closed."),
+    Setting("max_connections", 1000, "Connections one worker holds at once; requests beyond them get 503 (0: no limit)."),
     Setting("site_name", "dailypapers", "Name shown in page titles and feeds."),
     Setting("hf_base_url", "https://huggingface.co", "Hugging Face base URL for `ingest hf-daily --date/--since`."),
     Setting("hf_min_interval", 1.0, "Seconds between requests to Hugging Face."),
@@ -56,7 +59,12 @@ SETTINGS = (
     Setting("session_days", 30, "Days a login lasts."),
     Setting("signups_per_hour", 5, "Accounts one IP address may create per hour (0: no limit)."),
     Setting("logins_per_hour", 30, "Log-in attempts per hour from one IP address (0: no limit)."),
-    Setting("failed_logins", 10, "Failed log-ins per hour to one account before it is paused for that hour."),
+    Setting("failed_logins", 10, "Failed log-ins per hour at one account from one address (or from one browser that has logged in "
+            "to it before) before that address or browser waits (0: no limit)."),
+    Setting("account_failed_logins_per_day", 100, "Failed log-ins per day at one account from all addresses together, not "
+            "counting browsers that have logged in to it before, which can still log in (0: no limit)."),
+    Setting("password_hashes_at_once", 2, "Password hashes (argon2, 64 MiB each) one worker computes at once; log-ins "
+            "beyond it wait their turn (0: no bound)."),
     Setting("votes_per_minute", 60, "Upvotes (and their withdrawals) per minute by one account (0: no limit)."),
     Setting("resets_per_hour", 5, "Password reset requests per hour from one IP address, and mails per hour to one account."),
     Setting("reset_hours", 1.0, "Hours a password reset link stays valid (it works once)."),

@@ -25,13 +25,14 @@ from ..records import SOURCE_RANK, PaperRecord
 from .accounts import AccountQueries
 from .community import CommunityQueries
 from .embeddings import EmbeddingQueries
+from .limits import LimitQueries, Slot
 from .merge import merge, version_number
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
 from .subscriptions import SubscriptionQueries
 from .sync import SyncQueries
 
-__all__ = ["ApplyResult", "Plan", "Store", "database_url", "insert_values"]
+__all__ = ["ApplyResult", "Plan", "Slot", "Store", "database_url", "insert_values"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -90,7 +91,7 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, SyncQueries):
+class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, SyncQueries, LimitQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True):
         """`wal_autocheckpoint=False`: commits leave SQLite's WAL to grow until someone calls
         `checkpoint_wal` (the import's chunk workers, whose commits take turns, leave it to the reading

@@ -289,3 +289,16 @@ ingest_runs = Table(
     Column("seconds", Float, nullable=False),
     Index("ix_ingest_runs_source", "source", "id"),
 )
+
+# One row per request a rate limit counts: `bucket` names the limit and who it counts ("login-address:
+# 192.0.2.1"), `at` is when (seconds since the epoch, the same clock on every host). Rows older than a
+# limit's window no longer count and are deleted as they are met.
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bucket", String, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_rate_hits_bucket", "bucket", "at"),
+    Index("ix_rate_hits_at", "at"),
+)

@@ -11,6 +11,7 @@ from ..search.query import day_bound
 from . import periods
 from .cache import Body, cached, respond
 from .common import LATEST_DAY_KEY, json_response, paper_or_404
+from .models import Comment, PaperItem, header, responses
 from .serialize import comment_item, hf_item, to_markdown
 
 router = APIRouter()
@@ -26,7 +27,9 @@ def resolve_period(day: str | None, week: str | None, month: str | None, latest:
     return periods.day(latest) if latest else None
 
 
-@router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, in an ISO week or a month")
+@router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, in an ISO week or a month",
+            responses=responses(list[PaperItem], 422, headers={"X-Total-Count": header("Papers in the period (of the submitter).",
+                                                                                       "integer")}))
 async def daily_papers(
     request: Request,
     date: str | None = Query(None, description="A featured day, YYYY-MM-DD (default: the latest day with papers)."),
@@ -70,7 +73,11 @@ def search_filters(
             "published_from": published_from, "published_to": published_to}  # fmt: skip
 
 
-@router.get("/api/papers/search", tags=["papers"], summary="Search papers by words and meaning")
+@router.get("/api/papers/search", tags=["papers"], summary="Search papers by words and meaning",
+            responses=responses(list[PaperItem], 422, headers={
+                "X-Search-Mode": {"description": "The mode that ran.", "required": True,
+                                  "schema": {"type": "string", "enum": ["hybrid", "lexical", "semantic"]}},
+                "X-Search-Note": header("Why the mode that ran differs from the one asked for.", required=False)}))  # fmt: skip
 def search_papers(
     request: Request,
     q: str = Query("", max_length=250, description='Words, "exact phrases", -excluded, author:, cat:, org:, '
@@ -88,7 +95,9 @@ def search_papers(
     return json_response([hf_item(item) for item in found.papers], headers)
 
 
-@router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination")
+@router.get("/api/papers", tags=["papers"], summary="Every paper, in id order, with cursor pagination",
+            responses=responses(list[PaperItem], 422, headers={"Link": header('The next page: `<...>; rel="next"` (none on the last).',
+                                                                              required=False)}))
 def list_all_papers(
     request: Request,
     cursor: str | None = Query(None, max_length=64, description="The `id` of the last paper of the previous page."),
@@ -101,25 +110,29 @@ def list_all_papers(
     return json_response([hf_item(item) for item in items], headers)
 
 
-@router.get("/api/papers/{paper_id:path}/similar", tags=["papers"], summary="Related papers")
+@router.get("/api/papers/{paper_id:path}/similar", tags=["papers"], summary="Related papers",
+            responses=responses(list[PaperItem], 404, 422, e404="No such paper."))
 def similar_papers(request: Request, paper_id: str, limit: int = Query(8, ge=1, le=50, description="Papers, 1–50.")):
     """The papers whose title and abstract are most like this one's, most alike first."""
     paper = paper_or_404(request, paper_id)
     return json_response([hf_item(item) for item in request.app.state.search.similar(paper, limit=limit)])
 
 
-@router.get("/api/papers/{paper_id:path}/comments", tags=["community"], summary="A paper's comments, oldest first")
+@router.get("/api/papers/{paper_id:path}/comments", tags=["community"], summary="A paper's comments, oldest first",
+            responses=responses(list[Comment], 404, 422, e404="No such paper."))
 def paper_comments(request: Request, paper_id: str):
     paper = paper_or_404(request, paper_id)
     return json_response([comment_item(c) for c in request.app.state.store.comments_of(paper["id"])])
 
 
-@router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper")
+@router.get("/api/papers/{paper_id:path}", tags=["papers"], summary="One paper",
+            responses=responses(PaperItem, 404, 422, e404="No such paper."))
 def paper_info(request: Request, paper_id: str):
     return json_response(hf_item(paper_or_404(request, paper_id)))
 
 
-@router.get("/papers/{paper_id:path}.md", tags=["papers"], summary="One paper as Markdown")
+@router.get("/papers/{paper_id:path}.md", tags=["papers"], summary="One paper as Markdown", response_class=Response,
+            responses=responses(None, 404, 422, media="text/markdown", description="The paper page as Markdown.", e404="No such paper."))
 @router.head("/papers/{paper_id:path}.md", include_in_schema=False)
 def paper_markdown(request: Request, paper_id: str):
     paper = paper_or_404(request, paper_id)

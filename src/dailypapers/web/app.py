@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,8 +15,8 @@ from ..config import Config
 from ..search import Search
 from ..store import Store
 from .cache import RenderCache
-from .ratelimit import site_limits
 from .security import SecurityHeaders
+from .server import BodyLimit, configure
 
 HERE = Path(__file__).parent
 
@@ -31,6 +33,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         redoc_url=None,
     )
     app.state.config = config
+    configure(config)
     app.state.store = store
     app.state.search = Search(store, config.index_dir or None, query_budget=config.query_embed_timeout)
     app.state.cache = RenderCache(store.generation, size=config.cache_size)
@@ -45,7 +48,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.state.readings = health.Readings(store, app.state.search)
     app.state.metrics = metrics.Metrics(app.state.readings)
     app.state.search.on_find = app.state.metrics.searched
-    app.state.limits = site_limits(config)
+    app.state.password_slots = asyncio.Semaphore(config.password_hashes_at_once) if config.password_hashes_at_once > 0 \
+        else contextlib.nullcontext()  # fmt: skip
     # The hot read routes first: every request tries the routes in this order. A write such as
     # POST /papers/{id}/upvote only partly matches GET /papers/{id} and goes on to its own route.
     app.include_router(api.router)
@@ -62,15 +66,9 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(metrics.router)
     docs_policies = docs.install(app, HERE / "static")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=config.https, policies=docs_policies)
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)  # added last: outermost, it times the rest
 
     errors.install(app)
     return app
-
-
-def server_options(config: Config) -> dict:
-    """uvicorn's options for this site (for `serve` and the tests' servers alike). Forwarded headers are
-    believed only from the reverse proxies named in forwarded_allow_ips: from anyone else, X-Forwarded-For
-    would let a client choose the address that rate limits count."""
-    return {"proxy_headers": bool(config.forwarded_allow_ips), "forwarded_allow_ips": config.forwarded_allow_ips or None}

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from ..accounts import secret_hash
 
@@ -54,7 +56,12 @@ def form_user(request: Request, form) -> dict:
     return user
 
 
-def api_user(request: Request) -> dict:
+# The Bearer scheme in the OpenAPI document, on every operation that depends on api_user. It checks
+# nothing itself (auto_error=False): api_user reads the header and answers 401 in the site's shape.
+bearer = HTTPBearer(auto_error=False, description="A personal API token: create one in Settings.")
+
+
+def api_user(request: Request, _scheme: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict:
     """The owner of the request's Bearer token; 401 otherwise."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     user = request.app.state.store.token_user(secret_hash(token.strip())) if scheme.lower() == "bearer" and token.strip() else None
@@ -62,3 +69,11 @@ def api_user(request: Request) -> dict:
         raise HTTPException(401, "a valid API token is needed: Authorization: Bearer <token> (create one in Settings)",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     return user
+
+
+async def password_work(request: Request, work, *args):
+    """An argon2 hash or check, off the event loop, and at most `password_hashes_at_once` at a time in
+    this worker: each holds 64 MiB while it runs, so a burst of log-ins waits its turn instead of taking
+    gigabytes. Waiting here costs a coroutine, not one of the thread pool's threads."""
+    async with request.app.state.password_slots:
+        return await run_in_threadpool(work, *args)

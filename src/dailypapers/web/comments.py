@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from .common import json_response, paper_or_404
 from .auth import api_user, form_user
 from .markdown import MAX_CHARS, InvalidComment, check_comment
+from .models import Comment, responses
 from .ratelimit import client_address, limit
 from .serialize import comment_item
 
@@ -36,8 +37,7 @@ def _checked(request: Request, user: dict, text: str) -> str:
         body = check_comment(text)
     except InvalidComment as exc:
         raise HTTPException(422, str(exc)) from None
-    limit(request, "comment", f"user:{user['id']}")
-    limit(request, "comment", f"address:{client_address(request)}")
+    limit(request, "comment", f"user:{user['id']}", f"address:{client_address(request)}")
     return body
 
 
@@ -127,27 +127,35 @@ async def hide_form(request: Request, comment_id: CommentId):
 # -- the API ----------------------------------------------------------------------------------------------
 
 
-@router.post("/api/papers/{paper_id:path}/comments", tags=["community"], summary="Comment on a paper (API token)", status_code=201)
+@router.post("/api/papers/{paper_id:path}/comments", tags=["community"], summary="Comment on a paper (API token)", status_code=201,
+             responses=responses(Comment, 401, 404, 413, 422, 429, status=201, description="The comment.", e404="No such paper."))
 def add_api(request: Request, paper_id: str, text: CommentText, user: dict = Depends(api_user)):
     return json_response(comment_item(add(request, user, paper_id, text.body)), status_code=201)
 
 
-@router.patch("/api/comments/{comment_id}", tags=["community"], summary="Edit your comment (API token)")
+@router.patch("/api/comments/{comment_id}", tags=["community"], summary="Edit your comment (API token)",
+              responses=responses(Comment, 401, 403, 404, 413, 422, 429, description="The comment as it is now.",
+                                  e403="It is not yours, or a moderator hid it.", e404="No such comment."))
 def edit_api(request: Request, comment_id: CommentId, text: CommentText, user: dict = Depends(api_user)):
     return json_response(comment_item(edit(request, user, comment_id, text.body)))
 
 
-@router.delete("/api/comments/{comment_id}", tags=["community"], summary="Delete your comment (API token)", status_code=204)
+@router.delete("/api/comments/{comment_id}", tags=["community"], summary="Delete your comment (API token)", status_code=204,
+               responses=responses(None, 401, 403, 404, 422, e403="It is not yours.", e404="No such comment."))
 def delete_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
     delete(request, user, comment_id)
     return Response(status_code=204)
 
 
-@router.post("/api/comments/{comment_id}/hide", tags=["community"], summary="Hide a comment (moderators)")
+@router.post("/api/comments/{comment_id}/hide", tags=["community"], summary="Hide a comment (moderators)",
+             responses=responses(Comment, 401, 403, 404, 422, description="The comment, hidden.", e403="Only moderators hide comments.",
+                                 e404="No such comment."))
 def hide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
     return json_response(comment_item(hide(request, user, comment_id, True)))
 
 
-@router.delete("/api/comments/{comment_id}/hide", tags=["community"], summary="Show a hidden comment again (moderators)")
+@router.delete("/api/comments/{comment_id}/hide", tags=["community"], summary="Show a hidden comment again (moderators)",
+               responses=responses(Comment, 401, 403, 404, 422, description="The comment, shown again.",
+                                   e403="Only moderators show hidden comments.", e404="No such comment."))
 def unhide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
     return json_response(comment_item(hide(request, user, comment_id, False)))

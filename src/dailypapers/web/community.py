@@ -1,7 +1,8 @@
 """Accounts and upvotes: sign up, log in, log out, API tokens in Settings, and voting (pages and API).
 
 Log-in answers "wrong username or password" whether or not the account exists, and takes as long
-either way (accounts.verify_password). Sign-up, log-in and voting are rate-limited (429).
+either way (accounts.verify_password). Sign-up, log-in and voting are rate-limited (429); log-in's
+scheme, which no attacker can use to lock an account's owner out, is in login_limits.py.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from starlette.concurrency import run_in_threadpool
 from .. import accounts
 from ..store.accounts import UserExists
 from .common import html_response, latest_day, nav_links, paper_or_404, render_page
-from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user
-from .ratelimit import client_address, limit
+from .models import Vote, responses
+from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user, password_work
+from .login_limits import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, device_of, login_limits
+from .ratelimit import TooMany, client_address, limit, slot, take, too_many
 
 router = APIRouter()
 WRONG_LOGIN = "wrong username or password"
 
 
-def _page(request: Request, status: int = 200, **context) -> Response:
+def account_page(request: Request, status: int = 200, **context) -> Response:
     return html_response(request, render_page(request, "account.html", nav=nav_links(latest_day(request)), **context), status)
 
 
@@ -34,7 +37,8 @@ def _local(path: str | None) -> str:
     return path
 
 
-def _log_in(request: Request, user: dict, to: str) -> Response:
+def log_in(request: Request, user: dict, to: str) -> Response:
+    """A new session for `user`; the browser is remembered as one that has logged in to the account."""
     config, store = request.app.state.config, request.app.state.store
     token, token_hash = accounts.new_secret()
     expires = datetime.now(UTC) + timedelta(days=config.session_days)
@@ -42,7 +46,13 @@ def _log_in(request: Request, user: dict, to: str) -> Response:
     response = RedirectResponse(_local(to), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=config.session_days * 86400, httponly=True, samesite="lax",
                         secure=config.secure_cookies, path="/")  # fmt: skip
+    response.set_cookie(DEVICE_COOKIE, device_cookie(_device_key(request), user["id"]), max_age=DEVICE_DAYS * 86400,
+                        httponly=True, samesite="lax", secure=config.secure_cookies, path="/")  # fmt: skip
     return response
+
+
+def _device_key(request: Request) -> str:
+    return request.app.state.config.secret_key or request.app.state.store.signing_key()
 
 
 # -- sign up, log in, log out --------------------------------------------------------------------------
@@ -50,7 +60,7 @@ def _log_in(request: Request, user: dict, to: str) -> Response:
 
 @router.get("/signup", include_in_schema=False)
 def signup_page(request: Request):
-    return _page(request, view="signup")
+    return account_page(request, view="signup")
 
 
 @router.post("/signup", include_in_schema=False)
@@ -63,36 +73,44 @@ async def signup(request: Request):
         email = accounts.check_account_email(values["email"])
         password = accounts.check_password(str(form.get("password", "")), username)
     except accounts.InvalidAccount as exc:
-        return _page(request, 422, view="signup", error=str(exc), values=values)
+        return account_page(request, 422, view="signup", error=str(exc), values=values)
     limit(request, "signup", client_address(request))
-    password_hash = await run_in_threadpool(accounts.hash_password, password)  # ~50 ms of CPU: off the event loop
+    password_hash = await password_work(request, accounts.hash_password, password)
     try:
         user = request.app.state.store.create_user(username, email, password_hash)
     except UserExists as exc:
-        return _page(request, 422, view="signup", error=str(exc), values=values)
-    return _log_in(request, user, "/")
+        return account_page(request, 422, view="signup", error=str(exc), values=values)
+    return log_in(request, user, "/")
 
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str = "/"):
-    return _page(request, view="login", next=_local(next))
+    return account_page(request, view="login", next=_local(next))
 
 
 @router.post("/login", include_in_schema=False)
 async def login(request: Request):
+    """The try is counted before the password is checked (web/login_limits.py says under which limits)."""
     check_same_origin(request)
     form = await request.form()
     name, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
-    limit(request, "login", client_address(request))
-    limit(request, "failed_login", name, count=False)  # the same answer for accounts that do not exist
-    found = request.app.state.store.login_candidate(name) if name else None
+    store, config = request.app.state.store, request.app.state.config
+    found = await run_in_threadpool(store.login_candidate, name) if name else None
     user, password_hash = found if found else (None, None)
-    if not await run_in_threadpool(accounts.verify_password, password_hash, password):
-        request.app.state.limits["failed_login"].hit(name)
-        return _page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=_local(form.get("next")))
+    account = f"user:{user['id']}" if user else f"name:{name}"  # a username and its email count as one account
+    device = device_of(_device_key(request), request.cookies.get(DEVICE_COOKIE), user["id"] if user else None)
+    counted = login_limits(account, client_address(request), device)
+    try:
+        slots = await run_in_threadpool(take, store, config, *counted)
+    except TooMany as exc:
+        raise too_many(exc) from None
+    if not await password_work(request, accounts.verify_password, password_hash, password):
+        return account_page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=_local(form.get("next")))
+    await run_in_threadpool(store.release_rate_slots, [i for (limit, _), i in zip(counted, slots) if limit != "login"])
+    await run_in_threadpool(store.clear_rate_buckets, [slot(config, *pair).bucket for pair in counted if pair[0] == "failed_login"])
     if accounts.needs_rehash(password_hash):
-        request.app.state.store.set_password_hash(user["id"], accounts.hash_password(password))
-    return _log_in(request, user, str(form.get("next", "/")))
+        store.set_password_hash(user["id"], await password_work(request, accounts.hash_password, password))
+    return log_in(request, user, str(form.get("next", "/")))
 
 
 @router.post("/logout", include_in_schema=False)
@@ -112,7 +130,7 @@ def settings_page(request: Request):
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/settings", status_code=303)
-    return _page(request, view="settings", tokens=request.app.state.store.api_tokens(user["id"]))
+    return account_page(request, view="settings", tokens=request.app.state.store.api_tokens(user["id"]))
 
 
 @router.post("/settings/tokens", include_in_schema=False)
@@ -123,7 +141,7 @@ async def create_token(request: Request):
     token, token_hash = accounts.new_secret()
     store = request.app.state.store
     store.create_api_token(user["id"], name, token_hash)
-    return _page(request, 201, view="settings", tokens=store.api_tokens(user["id"]), new_token=token, new_name=name)
+    return account_page(request, 201, view="settings", tokens=store.api_tokens(user["id"]), new_token=token, new_name=name)
 
 
 @router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
@@ -154,12 +172,14 @@ async def upvote_form(request: Request, paper_id: str):
     return RedirectResponse(_local(str(form.get("back", "")) or f"/papers/{result['id']}"), status_code=303)
 
 
-@router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Upvote a paper (API token)")
+@router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Upvote a paper (API token)",
+             responses=responses(Vote, 401, 404, 422, 429, description="The paper's upvotes now.", e404="No such paper."))
 def upvote_api(request: Request, paper_id: str, user: dict = Depends(api_user)):
     """Idempotent: upvoting twice counts once. Answers the paper's new count."""
     return JSONResponse(_vote(request, user, paper_id, True))
 
 
-@router.delete("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Take back an upvote (API token)")
+@router.delete("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Take back an upvote (API token)",
+               responses=responses(Vote, 401, 404, 422, 429, description="The paper's upvotes now.", e404="No such paper."))
 def remove_upvote_api(request: Request, paper_id: str, user: dict = Depends(api_user)):
     return JSONResponse(_vote(request, user, paper_id, False))

@@ -1,31 +1,41 @@
-"""How the site answers when a request fails: JSON `{"error": ...}` for the API and feeds, an HTML page for
-pages. `install(app)` registers every handler."""
+"""How the site answers when a request fails: `{"error": "<message>"}` (application/json) for the API, the
+feeds, the Markdown pages and the other machine-read paths (`is_api`), whatever the status (404, 405, 409,
+413, 422, 429, ...), with the exception's headers (Allow, Retry-After, WWW-Authenticate); an HTML page for
+pages. The OpenAPI document describes that shape as `Error` (web/models.py). `install(app)` registers
+every handler."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..digest.tokens import BadToken
 from .periods import PeriodError
+from .server import BodyTooLarge, too_large
 
 
 def install(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     from . import subscriptions
 
     app.add_exception_handler(BadToken, subscriptions.bad_link)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(PeriodError, period_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DBAPIError, storage_error)  # a full or failing database: 503 (store/errors.py)
+    app.add_exception_handler(BodyTooLarge, too_large)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
-    """Refusals (401, 403, 429) say why in the usual shape; other API errors keep FastAPI's."""
-    if is_api(request) and exc.status_code not in (401, 403, 429):
-        return await http_exception_handler(request, exc)
+    """Every HTTPException, the router's 404 and 405 included, says why in the one shape."""
+    if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI reports a body it failed to read as a 400
+        return too_large(request, exc.__cause__)
+    if not is_body_allowed_for_status_code(exc.status_code):  # 204, 304: no body to say it in
+        return Response(status_code=exc.status_code, headers=exc.headers)
     response = error_response(request, exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
@@ -43,13 +53,37 @@ async def validation_error(request: Request, exc: RequestValidationError):
     return error_response(request, 422, "; ".join(messages) or "invalid request")
 
 
+MACHINE_PATHS = frozenset({"/api", "/healthz", "/metrics"})
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/feeds/", "/openapi")) or request.url.path.endswith(".md")
+    """Read by programs, not people: answered in JSON when it fails."""
+    path = request.url.path
+    return path.startswith(("/api/", "/feeds/", "/openapi")) or path.endswith(".md") or path in MACHINE_PATHS
 
 
 def error_response(request: Request, status: int, message: str):
-    """JSON for the API and feeds, an HTML page for pages."""
+    """`{"error": message}` for the API, feeds and Markdown pages; an HTML page for pages."""
     if is_api(request):
         return JSONResponse({"error": message}, status_code=status)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+async def storage_error(request: Request, exc: Exception):
+    """The database cannot store anything now (full, failing storage, locked too long: store/errors.py):
+    503 saying so, with Retry-After, and one line in the log with the database's own words (never the SQL
+    and its values). Nothing stored is lost: the write was a transaction, rolled back. Any other database
+    error stays what it was, a 500 with its traceback in the log."""
+    import logging
+
+    from ..store.errors import storage_unavailable
+
+    problem = storage_unavailable(exc)
+    if problem is None:
+        raise exc
+    logging.getLogger("dailypapers.web.errors").error("%s %s answered 503: %s", request.method, request.url.path,
+                                                      problem.summary)  # fmt: skip
+    response = error_response(request, 503, problem.public_message)
+    response.headers["Retry-After"] = str(problem.retry_after)
+    return response

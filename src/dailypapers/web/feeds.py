@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated
@@ -12,10 +11,12 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from ..records import NOT_XML, xml_safe  # NOT_XML: the characters XML 1.0 cannot hold
 from ..search.query import parse
 from . import periods
 from .api import resolve_period, search_filters
 from .common import latest_day
+from .models import FEED_MEDIA, responses
 from .cache import Body, respond
 from .serialize import submitted_at
 
@@ -26,7 +27,7 @@ KINDS = {"daily": "day", "weekly": "week", "monthly": "month"}
 MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 # search filters (`Search.find` keyword arguments) as the search syntax writes them
 SYNTAX = {"author": "author", "category": "cat", "organization": "org", "published_from": "from", "published_to": "to"}
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # characters XML 1.0 cannot hold
+XML_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
 
 
 def _feed_period(request: Request, kind: str, value: str | None) -> periods.Period | None:
@@ -67,7 +68,7 @@ def _rss(title: str, link: str, self_url: str, papers: list[dict], site: str, or
             ET.SubElement(item, "dc:creator").text = ", ".join(a["name"] for a in paper["authors"][:20])
         for category in paper.get("categories") or []:
             ET.SubElement(item, "category").text = category
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return _document(rss)
 
 
 def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str, order: str = "most upvoted first") -> bytes:
@@ -91,7 +92,17 @@ def _atom(title: str, link: str, self_url: str, papers: list[dict], site: str, o
         ET.SubElement(entry, "summary").text = _summary(paper)
         for category in paper.get("categories") or []:
             ET.SubElement(entry, "category", {"term": category})
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return _document(feed)
+
+
+def _document(root: ET.Element) -> bytes:
+    """The feed as UTF-8, without a character XML 1.0 cannot hold (NOT_XML), whatever it came in: a
+    title, abstract or name of a row that reached the store without ingest's cleaning, a search or a
+    name from the URL, the site's name. ElementTree escapes markup but writes those as they are (and
+    cannot encode a lone surrogate at all: a 500), and one of them makes a strict parser refuse the
+    whole feed, so they are removed from the serialized text: none of them can be markup.
+    A carriage return is written as a reference, as in attributes: a raw one would be read as a line feed."""
+    return XML_DECLARATION + xml_safe(ET.tostring(root, encoding="unicode")).replace("\r", "&#13;").encode()
 
 
 def feed_response(request: Request, fmt: str, key: tuple, render) -> Response:
@@ -113,7 +124,7 @@ def _self_url(request: Request, site: str) -> str:
 
 def _no_such_feed(request: Request, hint: str = "") -> Response:
     name = request.scope["path"].rsplit("/", 1)[-1]
-    return Response(f"no such feed: {name} (try {hint}.rss or .atom)\n", 404, media_type="text/plain")
+    return JSONResponse({"error": f"no such feed: {name} (try {hint}.rss or .atom)"}, status_code=404)
 
 
 def _syntax(text: str, filters: dict) -> str:
@@ -142,7 +153,11 @@ def _search_feed(request: Request, fmt: str, text: str, filters: dict, title: st
     return feed_response(request, fmt, ("feed:search", text, tuple(sorted(filters.items())), title), render)
 
 
-@router.get("/feeds/search.{fmt}", tags=["feeds"], summary="RSS or Atom feed of a search, newest first")
+@router.get("/feeds/search.{fmt}", tags=["feeds"], summary="RSS or Atom feed of a search, newest first",
+            response_class=Response,
+            responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
+                                e404="No such feed: a format other than rss and atom.",
+                                e422="Nothing to search for, or a parameter that is not valid."))
 def search_feed(
     request: Request,
     fmt: str,
@@ -154,17 +169,27 @@ def search_feed(
     return _search_feed(request, fmt, text, filters, title)
 
 
-@router.get("/feeds/authors/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an author's papers, newest first")
+@router.get("/feeds/authors/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an author's papers, newest first",
+            response_class=Response,
+            responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
+                                e404="No such feed: a format other than rss and atom."))
 def author_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
     return _search_feed(request, fmt, "", {"author": name}, f"{request.app.state.config.site_name}: papers by {name}")
 
 
-@router.get("/feeds/organizations/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an organization's papers, newest first")
+@router.get("/feeds/organizations/{name}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of an organization's papers, newest first",
+            response_class=Response,
+            responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
+                                e404="No such feed: a format other than rss and atom."))
 def organization_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
     return _search_feed(request, fmt, "", {"organization": name}, f"{request.app.state.config.site_name}: papers of {name}")
 
 
-@router.get("/feeds/{kind}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of the daily, weekly or monthly list")
+@router.get("/feeds/{kind}.{fmt}", tags=["feeds"], summary="RSS or Atom feed of the daily, weekly or monthly list",
+            response_class=Response,
+            responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
+                                e404="No such feed: a format other than rss and atom, or a kind other than daily, weekly and monthly.",
+                                e422="A date, week or month that is not valid."))
 def feed(
     request: Request,
     kind: str,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
+from .models import Health, HealthDown, responses
 
 DEGRADED_LAG = 1_000  # papers or vectors an index may be behind the catalog before the site is "degraded"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -84,7 +85,9 @@ class Readings:
         return found
 
 
-@router.get("/healthz", include_in_schema=False)
+@router.get("/healthz", tags=["monitoring"], summary="Whether this site can answer (for load balancers and monitors)",
+            responses={**responses(Health, description="The database answers: ok, or degraded with the problems."),
+                       503: {"model": HealthDown, "description": "The database does not answer."}})
 def healthz(request: Request):
     readings: Readings = request.app.state.readings
     try:

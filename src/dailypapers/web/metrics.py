@@ -28,6 +28,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .health import NO_STORE, Readings, last_sync
+from .models import responses
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
@@ -245,6 +246,7 @@ class DatabaseCollector:
             yield papers
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", tags=["monitoring"], summary="Metrics in Prometheus' text format", response_class=Response,
+            responses=responses(None, media="text/plain", description="Prometheus' text exposition format, version 0.0.4."))
 def metrics(request: Request):
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE, headers=NO_STORE)

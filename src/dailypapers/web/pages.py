@@ -41,7 +41,7 @@ SORTS = {"upvotes": "Most upvoted", "trending": "Trending", "publishedAt": "Late
 SECTIONS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
-class _BadRequest(Exception):
+class BadRequest(Exception):
     """A parameter a page cannot use: answered with the 422 error page."""
 
 
@@ -159,13 +159,13 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
 
 def _sort(value: str) -> str:
     if value not in SORTS:
-        raise _BadRequest(f"sort must be one of {', '.join(SORTS)}")
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)}")
     return value
 
 
-def _page(value: str) -> int:
+def page_number(value: str) -> int:
     if not value.isdigit() or int(value) > MAX_PAGE:
-        raise _BadRequest(f"p (the page) must be a whole number from 0 to {MAX_PAGE}")
+        raise BadRequest(f"p (the page) must be a whole number from 0 to {MAX_PAGE}")
     return int(value)
 
 
@@ -205,7 +205,7 @@ def _period_context(request: Request, period: periods.Period) -> dict:
     return context
 
 
-def _pager(base, page: int, total_pages: int) -> dict | None:
+def pager(base, page: int, total_pages: int) -> dict | None:
     if total_pages <= 1 and page == 0:
         return None
     return {
@@ -219,8 +219,8 @@ def _pager(base, page: int, total_pages: int) -> dict | None:
 
 async def _list_page(request: Request, period: periods.Period, sort: str, p: str) -> Response:
     try:
-        sort, page = _sort(sort), _page(p)
-    except _BadRequest as exc:
+        sort, page = _sort(sort), page_number(p)
+    except BadRequest as exc:
         return await run_in_threadpool(error_page, request, 422, str(exc))
 
     def render() -> str:
@@ -240,7 +240,7 @@ async def _list_page(request: Request, period: periods.Period, sort: str, p: str
             total=total,
             sort=sort,
             sorts=[{"key": key, "label": label, "href": period_url(period, sort=key)} for key, label in SORTS.items()],
-            pager=_pager(lambda n: period_url(period, sort=sort, p=n), page, total_pages),
+            pager=pager(lambda n: period_url(period, sort=sort, p=n), page, total_pages),
             first_page=period_url(period, sort=sort),
             nav=nav_links(latest_day(request)),
             feeds=period_feeds(period),
@@ -314,8 +314,8 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
     if mode not in SEARCH_MODES:
         return error_page(request, 422, f"mode must be one of {', '.join(SEARCH_MODES)}")
     try:
-        page = _page(p)
-    except _BadRequest as exc:
+        page = page_number(p)
+    except BadRequest as exc:
         return error_page(request, 422, str(exc))
     query = " ".join(q.split())
     found = request.app.state.search.find(query, mode=mode, limit=PER_PAGE, offset=page * PER_PAGE) if query else None
@@ -338,7 +338,7 @@ def search_page(request: Request, q: str = "", p: str = "0", mode: str = "hybrid
         note=found.note if found else None,
         cards=[card(item, page * PER_PAGE + i + 1, found.why.get(item["pk"])) for i, item in enumerate(items)],
         total=len(items),
-        pager=_pager(url, page, page + 2 if more else page + 1) if query else None,
+        pager=pager(url, page, page + 2 if more else page + 1) if query else None,
         first_page=url(0),
         nav=nav_links(latest_day(request)),
         feeds=search_feeds or period_feeds(None),

@@ -21,14 +21,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
-from ..digest.render import mail_headers, mime_alternative
-from ..digest.send import connect
-from .auth import check_same_origin
-from .community import _log_in, _page
-from .ratelimit import RateLimiter, client_address, limit
+from ..digest.render import mail_headers, mime_alternative, smtp_address
+from ..digest.send import connect, mail_options
+from .auth import check_same_origin, password_work
+from .community import account_page, log_in
+from .ratelimit import TooMany, client_address, limit, take
 
 log = logging.getLogger("dailypapers.web.password_reset")
 router = APIRouter()
@@ -40,7 +39,7 @@ def duration(hours: float) -> str:
     return f"{count} {unit}{'s' * (count != '1')}"
 
 
-def reset_message(config, to: str, username: str, link: str) -> bytes:
+def reset_message(config, to: str, username: str, link: str, utf8: bool = False) -> bytes:
     """The mail with a reset link: plain text and HTML."""
     subject = f"Reset your password on {config.site_name}"
     headers = mail_headers(subject, config.mail_from, to, urlsplit(config.site_url).hostname or "localhost")
@@ -54,10 +53,10 @@ def reset_message(config, to: str, username: str, link: str) -> bytes:
     ]
     paragraphs = [html.escape(line) for line in lines]
     paragraphs[2] = f'<a href="{html.escape(link)}">{html.escape(link)}</a>'
-    return mime_alternative(headers, "\n\n".join(lines) + "\n", "".join(f"<p>{p}</p>\n" for p in paragraphs))
+    return mime_alternative(headers, "\n\n".join(lines) + "\n", "".join(f"<p>{p}</p>\n" for p in paragraphs), utf8=utf8)
 
 
-def send_reset_link(store, config, limiter: RateLimiter, name: str) -> None:
+def send_reset_link(store, config, name: str) -> None:
     """After POST /forgot has answered: if `name` is an account's username or email, and the account
     has not had its mails for the hour, store a new link and mail it. Failures are logged only."""
     try:
@@ -65,14 +64,18 @@ def send_reset_link(store, config, limiter: RateLimiter, name: str) -> None:
         if found is None:
             return
         user = found[0]
-        if limiter.hit(f"user:{user['id']}") is not None:
-            log.warning("password reset for user %s not sent: %d mails in the last hour already", user["id"], limiter.limit)
+        try:
+            take(store, config, ("reset", f"mail:{user['id']}"))
+        except TooMany:
+            log.warning("password reset for user %s not sent: %d mails in the last hour already", user["id"], config.resets_per_hour)
             return
         token, token_hash = accounts.new_secret()
         store.create_password_reset(user["id"], token_hash, datetime.now(UTC) + timedelta(hours=config.reset_hours))
-        message = reset_message(config, user["email"], user["username"], f"{config.site_url}/reset/{token}")
+        to, utf8 = smtp_address(user["email"])
+        message = reset_message(config, user["email"], user["username"], f"{config.site_url}/reset/{token}", utf8=utf8)
+        sender = smtp_address(parseaddr(config.mail_from)[1])[0]
         with connect(config) as smtp:
-            smtp.sendmail(parseaddr(config.mail_from)[1], [user["email"]], message)
+            smtp.sendmail(sender, [to], message, mail_options=mail_options(smtp, sender, [to]))
     except Exception:
         log.exception("a password reset mail was not sent")
 
@@ -82,7 +85,7 @@ def send_reset_link(store, config, limiter: RateLimiter, name: str) -> None:
 
 @router.get("/forgot", include_in_schema=False)
 def forgot_page(request: Request):
-    return _page(request, view="forgot")
+    return account_page(request, view="forgot")
 
 
 @router.post("/forgot", include_in_schema=False)
@@ -91,21 +94,20 @@ async def forgot(request: Request):
     form = await request.form()
     name = str(form.get("username", "")).strip().lower()[:254]
     if not name:
-        return _page(request, 422, view="forgot", error="enter your username or email address")
-    limit(request, "reset", client_address(request))
-    limit(request, "reset", f"account:{name}")  # whether or not there is such an account
+        return account_page(request, 422, view="forgot", error="enter your username or email address")
+    limit(request, "reset", client_address(request), f"account:{name}")  # whether or not there is such an account
     state = request.app.state
-    response = _page(request, view="forgot_sent", hours=duration(state.config.reset_hours))
-    response.background = BackgroundTask(send_reset_link, state.store, state.config, state.limits["reset"], name)
+    response = account_page(request, view="forgot_sent", hours=duration(state.config.reset_hours))
+    response.background = BackgroundTask(send_reset_link, state.store, state.config, name)
     return response
 
 
 def _bad_link(request: Request) -> Response:
-    return _page(request, 400, view="reset")
+    return account_page(request, 400, view="reset")
 
 
 def _reset_form(request: Request, account: dict, token: str, status: int = 200, error: str | None = None) -> Response:
-    response = _page(request, status, view="reset", account=account["username"], token=token, error=error)
+    response = account_page(request, status, view="reset", account=account["username"], token=token, error=error)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -128,6 +130,6 @@ async def reset(request: Request, token: str):
         password = accounts.check_password(str(form.get("password", "")), account["username"])
     except accounts.InvalidAccount as exc:
         return _reset_form(request, account, token, 422, str(exc))
-    password_hash = await run_in_threadpool(accounts.hash_password, password)  # ~50 ms of CPU: off the event loop
+    password_hash = await password_work(request, accounts.hash_password, password)
     account = store.use_password_reset(token_hash, password_hash)  # None if the link was used meanwhile
-    return _log_in(request, account, "/") if account else _bad_link(request)
+    return log_in(request, account, "/") if account else _bad_link(request)

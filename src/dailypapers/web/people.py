@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from .common import error_page, feed_links, html_response, json_response, latest_day, nav_links, paper_or_404, render_page
 from .auth import api_user, current_user, form_user
-from .pages import PER_PAGE, _BadRequest, _page, _pager, card
+from .models import PaperItem, responses
+from .pages import PER_PAGE, BadRequest, card, page_number, pager
 from .serialize import hf_item
 
 router = APIRouter()
@@ -45,8 +46,8 @@ def _feeds(kind: str, name: str, label: str) -> list[dict]:
 
 def _list(request: Request, p: str, render) -> Response:
     try:
-        page = _page(p)
-    except _BadRequest as exc:
+        page = page_number(p)
+    except BadRequest as exc:
         return error_page(request, 422, str(exc))
     try:
         return html_response(request, render(page))
@@ -78,7 +79,7 @@ def organization_page(request: Request, name: Name, p: str = "0"):
             title=org["fullname"], heading=org["fullname"], org=org, canonical=base,
             is_member=bool(user) and user["username"] in org["members"],
             cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)], total=total,
-            pager=_pager(lambda n: base + (f"?p={n}" if n else ""), page, -(-total // PER_PAGE)), first_page=base,
+            pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, -(-total // PER_PAGE)), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("organizations", org["name"], f"papers of {org['fullname']}")),
             search_feeds=feeds,
         )  # fmt: skip
@@ -118,7 +119,9 @@ async def attach_form(request: Request, paper_id: str):
     return RedirectResponse(f"/papers/{paper['id']}", status_code=303)
 
 
-@router.put("/api/papers/{paper_id:path}/organization", tags=["community"], summary="Attach a paper to an organization (administrators)")
+@router.put("/api/papers/{paper_id:path}/organization", tags=["community"], summary="Attach a paper to an organization (administrators)",
+            responses=responses(PaperItem, 401, 403, 404, 413, 422, description="The paper.", e403="Only administrators attach papers.",
+                                e404="No such paper."))
 def attach_api(request: Request, paper_id: str, attachment: Attachment, user: dict = Depends(api_user)):
     """The organization is made if it does not exist yet. Answers the paper."""
     return json_response(hf_item(attach(request, user, paper_id, attachment.organization, attachment.fullname)))
@@ -140,7 +143,7 @@ def author_page(request: Request, name: Name, p: str = "0"):
             request, "daily.html", view="author", section="author", kicker="Author", title=wanted, heading=wanted,
             canonical=base, cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(found[:PER_PAGE])],
             total=len(found[:PER_PAGE]), more=more,
-            pager=_pager(lambda n: base + (f"?p={n}" if n else ""), page, page + 2 if more else page + 1), first_page=base,
+            pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, page + 2 if more else page + 1), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("authors", wanted, f"papers by {wanted}")), search_feeds=feeds,
         )  # fmt: skip
 

@@ -1,69 +1,71 @@
-"""A sliding-window rate limit kept in memory, per worker process: `hit(key)` counts a request and says
-how long to wait if there were already `limit` in the last `window_s` seconds.
+"""The site's rate limits, counted in the database (store/limits.py): every worker process, and every host
+sharing the database, counts the same requests, so a limit means the same with one worker or ten.
 
-In memory is enough for what it guards here (a flood from one address); with several workers each
-counts its own share. Behind a reverse proxy, run uvicorn with --proxy-headers so the client's address
-is the one counted.
+`limit(request, name, *keys)` counts a request under a limit of LIMITS or answers 429 with Retry-After.
+A request is counted before the work it guards starts; log-in's scheme is in web/login_limits.py.
+Behind a reverse proxy, name it in forwarded_allow_ips so that the client's address is the one counted.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict, deque
+import itertools
 
 from fastapi import HTTPException, Request
 
-MAX_KEYS = 100_000  # the least recently seen are forgotten beyond this
+from ..store import Slot
+
+HOUR, DAY = 3600.0, 86400.0
+# name: (the setting that says how many, the window in seconds)
+LIMITS = {
+    "subscribe": ("subscribe_per_hour", HOUR),
+    "signup": ("signups_per_hour", HOUR),
+    "login": ("logins_per_hour", HOUR),
+    "failed_login": ("failed_logins", HOUR),
+    "account_failed_login": ("account_failed_logins_per_day", DAY),
+    "vote": ("votes_per_minute", 60.0),
+    "reset": ("resets_per_hour", HOUR),
+    "submit": ("submissions_per_hour", HOUR),
+    "comment": ("comments_per_hour", HOUR),
+}
+PURGE_EVERY = 1000  # counted requests between deletions of rows no window looks at any more
+_counted = itertools.count(1)
 
 
-class RateLimiter:
-    def __init__(self, limit: int, window_s: float, clock=time.monotonic):
-        self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, count: bool = True) -> float | None:
-        """None if allowed (and counted, unless `count` is false); else the seconds until the next
-        request would be allowed."""
-        if self.limit <= 0:
-            return None
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.pop(key, None) or deque()
-            self._hits[key] = hits  # most recently seen last
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return hits[0] + self.window_s - now
-            if count:
-                hits.append(now)
-            while len(self._hits) > MAX_KEYS:
-                self._hits.popitem(last=False)
-        return None
+class TooMany(Exception):
+    def __init__(self, wait_s: float):
+        super().__init__(f"too many attempts: try again in {max(1, round(wait_s / 60))} minutes")
+        self.wait_s = wait_s
 
 
-def site_limits(config) -> dict[str, RateLimiter]:
-    """Every rate limit of the site, by name (the settings say how many)."""
-    return {
-        "subscribe": RateLimiter(config.subscribe_per_hour, 3600),
-        "signup": RateLimiter(config.signups_per_hour, 3600),
-        "login": RateLimiter(config.logins_per_hour, 3600),
-        "failed_login": RateLimiter(config.failed_logins, 3600),
-        "vote": RateLimiter(config.votes_per_minute, 60),
-        "reset": RateLimiter(config.resets_per_hour, 3600),
-        "submit": RateLimiter(config.submissions_per_hour, 3600),
-        "comment": RateLimiter(config.comments_per_hour, 3600),
-    }
+def slot(config, name: str, key: str) -> Slot:
+    setting, window_s = LIMITS[name]
+    return Slot(f"{name}:{key}", int(getattr(config, setting)), window_s)
+
+
+def take(store, config, *limits: tuple[str, str]) -> list[int | None]:
+    """Count one request under each (limit name, key), all or none; TooMany if any is full. The ids
+    returned, one per pair, give the slots back (`store.release_rate_slots`) for work that turns out not
+    to count."""
+    ids, wait = store.take_rate_slots([slot(config, name, key) for name, key in limits])
+    if wait:
+        raise TooMany(wait)
+    if next(_counted) % PURGE_EVERY == 0:
+        store.purge_rate_hits()
+    return ids
+
+
+def too_many(exc: TooMany) -> HTTPException:
+    return HTTPException(429, str(exc), headers={"Retry-After": str(max(1, round(exc.wait_s)))})
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit(request: Request, name: str, key: str, count: bool = True) -> None:
-    """429 (with Retry-After) if the site's `name` limit is reached for `key`; else the request counts."""
-    wait = request.app.state.limits[name].hit(key, count)
-    if wait is not None:
-        raise HTTPException(429, f"too many attempts: try again in {max(1, round(wait / 60))} minutes",
-                            headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+def limit(request: Request, name: str, *keys: str) -> None:
+    """429 (with Retry-After) if the site's `name` limit is reached for any of `keys`; else the request
+    counts for each of them."""
+    try:
+        take(request.app.state.store, request.app.state.config, *((name, key) for key in keys))
+    except TooMany as exc:
+        raise too_many(exc) from None

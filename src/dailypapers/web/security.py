@@ -12,7 +12,8 @@ matter: ReDoc (styled-components) writes <style> elements as it renders and Fast
 inline <style>, so style-src allows 'unsafe-inline' on these two pages only; a style cannot run script.
 ReDoc runs its search in a worker it makes from a blob: URL (worker-src blob:). No other origin is allowed.
 Referrer-Policy keeps the paths of pages with secret links (unsubscribe, personal feed) from leaking to
-the sites they link to.
+the sites they link to. A page made for a logged-in reader carries their session's CSRF token in its
+forms: it is sent `Cache-Control: private, no-store`, so that no shared cache or browser history keeps it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ SITE_POLICY = ("default-src 'self'; img-src 'self' https: data:; script-src 'sel
 DOCS_POLICY = ("default-src 'self'; img-src 'self' data:; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
                "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)  # a <script> with no attributes: no src
+PRIVATE = (b"cache-control", b"private, no-store")
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -59,7 +61,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers, (b"content-security-policy", policy)]
+                headers = [*message.get("headers", []), *self.headers, (b"content-security-policy", policy)]
+                if (scope.get("state") or {}).get("user"):  # shown to a logged-in reader: forms with their CSRF token
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [PRIVATE]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

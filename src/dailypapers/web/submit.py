@@ -21,6 +21,7 @@ from ..records import InvalidRecord, parse_arxiv_id
 from ..store.community import AlreadyFeatured
 from .common import html_response, json_response, latest_day, nav_links, render_page
 from .auth import api_user, current_user, form_user
+from .models import PaperItem, responses
 from .ratelimit import client_address, limit
 from .serialize import hf_item
 
@@ -58,8 +59,7 @@ def submit(request: Request, user: dict, text: str) -> dict:
         paper_id = parse_arxiv_id(text.strip())[0]
     except InvalidRecord:
         raise HTTPException(422, f"{text.strip()[:100]!r} is not an arXiv id or arxiv.org URL") from None
-    limit(request, "submit", f"user:{user['id']}")
-    limit(request, "submit", f"address:{client_address(request)}")
+    limit(request, "submit", f"user:{user['id']}", f"address:{client_address(request)}")
     paper = store.paper(paper_id)
     if paper and paper["featured_on"]:
         raise HTTPException(409, str(AlreadyFeatured(paper_id, paper["featured_on"][0])))
@@ -113,7 +113,10 @@ async def submit_form(request: Request):
 # -- the API ------------------------------------------------------------------------------------------------
 
 
-@router.post("/api/papers", tags=["community"], summary="Submit a paper to today's feed (API token)", status_code=201)
+@router.post("/api/papers", tags=["community"], summary="Submit a paper to today's feed (API token)", status_code=201,
+             responses=responses(PaperItem, 401, 404, 409, 413, 422, 429, 502, status=201, description="The paper, on today's feed.",
+                                 e404="arXiv has no such paper.", e409="It has been on the daily feed before.",
+                                 e422="Not an arXiv id or URL, published too long ago, or a body that is not valid."))
 def submit_api(request: Request, submission: Submission, user: dict = Depends(api_user)):
     """Answers the paper as it is now on the feed. 409 if it has been featured before, 422 if it was
     published too long ago, 404 if arXiv does not know it, 502 if arXiv cannot be reached."""

@@ -21,8 +21,10 @@ from ..digest.compose import Composer
 from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
 from ..digest.send import MailConfigError
 from ..digest.tokens import BadToken
+from .auth import check_same_origin
 from .common import html_response, latest_day, nav_links, render_page
 from .feeds import MEDIA, feed_response
+from .models import FEED_MEDIA, SubscriptionPending, responses
 from .periods import Period
 from .ratelimit import client_address, limit
 
@@ -95,7 +97,9 @@ def _form_preferences(form) -> dict:
 # -- JSON --------------------------------------------------------------------------------------------
 
 
-@router.post("/api/subscriptions", status_code=202, tags=["subscriptions"], summary="Subscribe an address to digests")
+@router.post("/api/subscriptions", status_code=202, tags=["subscriptions"], summary="Subscribe an address to digests",
+             responses=responses(SubscriptionPending, 413, 422, 429, status=202, description="A confirmation mail is on its way.",
+                                 e422="An address or preferences that are not valid."))
 def subscribe_api(request: Request, background: BackgroundTasks, body: SubscriptionRequest = Body(...)):
     """Sends a confirmation mail; nothing else is sent until its link is opened. The answer is the same
     whether or not the address was subscribed before."""
@@ -121,6 +125,7 @@ def subscribe_page(request: Request, q: str = "", author: str = "", org: str = "
 
 @router.post("/subscribe", include_in_schema=False)
 async def subscribe_form(request: Request, background: BackgroundTasks):
+    check_same_origin(request)
     form = await request.form()
     try:
         email = check_email(str(form.get("email", "")))
@@ -158,6 +163,7 @@ def _manage(request: Request, token: str, subscriber: dict, status: int = 200, *
 
 @router.post("/subscriptions/manage/{token}", include_in_schema=False)
 async def manage_save(request: Request, token: str):
+    check_same_origin(request)
     subscriber = _verified(request, token, "manage")
     form = await request.form()
     try:
@@ -182,13 +188,16 @@ def unsubscribe(request: Request, token: str):
                     resubscribe=True)  # fmt: skip
 
 
-@router.get("/feeds/personal/{token}.{fmt}", tags=["feeds"], summary="A subscriber's personal feed (the link is in every digest)")
+@router.get("/feeds/personal/{token}.{fmt}", tags=["feeds"], summary="A subscriber's personal feed (the link is in every digest)",
+            response_class=Response,
+            responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
+                                e404="No such feed: an unknown token, or a format other than rss and atom."))
 def personal_feed(request: Request, token: str, fmt: str):
     """What the subscriber's digest holds for the last week of the feed, sent or not."""
     store = request.app.state.store
     subscriber = store.subscriber_by_feed_token(token) if fmt in MEDIA else None
     if subscriber is None:
-        return Response("no such feed\n", 404, media_type="text/plain")
+        return JSONResponse({"error": "no such feed"}, status_code=404)
 
     def render() -> tuple:
         last = date.fromisoformat(latest_day(request) or date.today().isoformat())
