@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -53,10 +54,9 @@ def test_bodies_over_the_limit_are_refused_before_anything_reads_them(site):
 def _closed_by_server(sock: socket.socket, trickle: bytes = b"") -> bool:
     """Whether the server closes `sock` (within PATIENCE) while the client sends `trickle` a byte at a time."""
     sock.settimeout(0.2)
-    deadline = threading.Event()
-    threading.Timer(PATIENCE, deadline.set).start()
+    deadline = time.monotonic() + PATIENCE
     sent = 0
-    while not deadline.is_set():
+    while time.monotonic() < deadline:
         try:
             if sock.recv(1024) == b"":
                 return True
