@@ -52,17 +52,13 @@ class LimitQueries:
                      for s in limited}  # fmt: skip
         return [taken.get(s.bucket) if s.limit > 0 else None for s in slots], 0.0
 
-    def release_rate_slots(self, ids: list[int | None]) -> None:
-        """Give back slots taken for work that did not count after all."""
+    def release_rate_slots(self, ids: list[int | None], clear: list[str] = ()) -> None:
+        """Give back slots taken for work that did not count after all, and forget all that the buckets
+        in `clear` counted (a log-in clears its address's failures), in one transaction."""
         ids = [i for i in ids if i is not None]
-        if ids:
+        if ids or clear:
             with self.writer.begin() as conn:
-                conn.execute(rate_hits.delete().where(rate_hits.c.id.in_(ids)))
-
-    def clear_rate_buckets(self, buckets: list[str]) -> None:
-        """Forget what `buckets` counted (a log-in clears its address's failures)."""
-        with self.writer.begin() as conn:
-            conn.execute(rate_hits.delete().where(rate_hits.c.bucket.in_(buckets)))
+                conn.execute(rate_hits.delete().where(rate_hits.c.id.in_(ids) | rate_hits.c.bucket.in_(list(clear))))
 
     def rate_hits_in_window(self, bucket: str, window_s: float, now: float | None = None) -> int:
         now = time.time() if now is None else now

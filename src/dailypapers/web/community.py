@@ -106,8 +106,8 @@ async def login(request: Request):
         raise too_many(exc) from None
     if not await password_work(request, accounts.verify_password, password_hash, password):
         return account_page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=_local(form.get("next")))
-    await run_in_threadpool(store.release_rate_slots, [i for (limit, _), i in zip(counted, slots) if limit != "login"])
-    await run_in_threadpool(store.clear_rate_buckets, [slot(config, *pair).bucket for pair in counted if pair[0] == "failed_login"])
+    failures = [slot(config, *pair).bucket for pair in counted if pair[0] == "failed_login"]
+    await run_in_threadpool(store.release_rate_slots, [i for (limit, _), i in zip(counted, slots) if limit != "login"], failures)
     if accounts.needs_rehash(password_hash):
         store.set_password_hash(user["id"], await password_work(request, accounts.hash_password, password))
     return log_in(request, user, str(form.get("next", "/")))

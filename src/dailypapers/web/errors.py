@@ -6,6 +6,8 @@ every handler."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -13,8 +15,11 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..digest.tokens import BadToken
+from ..store.errors import storage_unavailable
 from .periods import PeriodError
 from .server import BodyTooLarge, too_large
+
+log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI) -> None:
@@ -75,14 +80,10 @@ async def storage_error(request: Request, exc: Exception):
     503 saying so, with Retry-After, and one line in the log with the database's own words (never the SQL
     and its values). Nothing stored is lost: the write was a transaction, rolled back. Any other database
     error stays what it was, a 500 with its traceback in the log."""
-    import logging
-
-    from ..store.errors import storage_unavailable
-
     problem = storage_unavailable(exc)
     if problem is None:
         raise exc
-    logging.getLogger("dailypapers.web.errors").error("%s %s answered 503: %s", request.method, request.url.path,
+    log.error("%s %s answered 503: %s", request.method, request.url.path,
                                                       problem.summary)  # fmt: skip
     response = error_response(request, 503, problem.public_message)
     response.headers["Retry-After"] = str(problem.retry_after)
