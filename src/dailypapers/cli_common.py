@@ -17,7 +17,7 @@ def open_store(config: Config):
     from .store import Store
 
     try:
-        return Store(config.db)
+        return Store(config.db, timeout=config.db_timeout)
     except Exception as exc:  # a path we cannot create, a URL we cannot reach, a file that is not a database
         from .store.errors import storage_unavailable
 

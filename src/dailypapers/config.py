@@ -26,8 +26,12 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("db", "dailypapers.db", "Database: a SQLite file path (created if missing) or a SQLAlchemy URL."),
-    Setting("index_dir", "", "Folder for search indexes (default: beside the SQLite file, e.g. dailypapers.db-index/)."),
+    Setting("db", "dailypapers.db", "Database: a SQLite file path (created if missing) or a PostgreSQL URL, "
+            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE."),
+    Setting("db_timeout", 30.0, "Seconds to wait for the database (a lock another writer holds; a server to connect "
+            "or to answer) before a request answers 503 and a command fails."),
+    Setting("index_dir", "", "Folder for this host's search indexes (default: beside the SQLite file, e.g. "
+            "dailypapers.db-index/; for PostgreSQL ~/.cache/dailypapers/DATABASE@HOST_PORT-index/)."),
     Setting("host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", 8000, "Port `serve` listens on."),
     Setting("workers", 1, "Worker processes for `serve`."),

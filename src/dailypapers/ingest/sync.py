@@ -186,7 +186,7 @@ def run_on_schedule(config: Config, interval: float, stop) -> None:
 
     log = logging.getLogger("dailypapers.sync")
     while not stop.wait(interval):
-        store = Store(config.db)
+        store = Store(config.db, timeout=config.db_timeout)
         try:
             round_ = sync_round(store, config, console=Console(stderr=True, quiet=True), show_progress=False)
             (log.warning if round_.failed else log.info)(round_.summary())

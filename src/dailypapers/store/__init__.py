@@ -1,9 +1,12 @@
 """The store: the only code that talks SQL. Everything else calls `Store` methods.
 
-SQLite (one file, WAL mode) is the embedded default; the tables are SQLAlchemy Core so a PostgreSQL
-URL can follow. Writes go through `Store.apply`, which merges records (store/merge.py) in batches,
-writes only rows whose content changed, and gives each changed row a new `seq` from a counter so that
-derived indexes (search/) can catch up incrementally.
+SQLite (one file, WAL mode) is the embedded default; PostgreSQL (a postgresql+psycopg:// URL) serves
+several hosts. The tables are SQLAlchemy Core, one schema and one Alembic history for both; what differs
+is kept in store/server.py (connections, the writers' lock) and store/bulk.py (COPY).
+
+Writes go through `Store.apply`, which merges records (store/merge.py) in batches, writes only rows whose
+content changed, and gives each changed row a new `seq` from a counter so that derived indexes (search/)
+can catch up incrementally.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from sqlalchemy import event
 
 from ..records import SOURCE_RANK, PaperRecord
 from .accounts import AccountQueries
+from .bulk import copy_rows
 from .community import CommunityQueries
 from .embeddings import EmbeddingQueries
 from .limits import LimitQueries, Slot
 from .merge import merge, version_number
 from .reads import ReadQueries
 from .schema import RECORD_COLUMNS, checkpoints, featured, meta, organizations, papers
+from .server import WRITER_LOCK, server_options
 from .subscriptions import SubscriptionQueries
 from .sync import SyncQueries
 
@@ -92,10 +97,12 @@ class ApplyResult:
 
 
 class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, SyncQueries, LimitQueries):
-    def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True):
-        """`wal_autocheckpoint=False`: commits leave SQLite's WAL to grow until someone calls
-        `checkpoint_wal` (the import's chunk workers, whose commits take turns, leave it to the reading
-        process, so that copying the WAL into the database is not part of any turn)."""
+    def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True, timeout: float = 30.0):
+        """`timeout`: seconds to wait for the database (a lock another writer holds; on a server, to
+        connect, and for an answer on a connection gone quiet) before giving up with an error that
+        store/errors.py names. `wal_autocheckpoint=False`: commits leave SQLite's WAL to grow until
+        someone calls `checkpoint_wal` (the import's chunk workers, whose commits take turns, leave it to
+        the reading process, so that copying the WAL into the database is not part of any turn)."""
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
         options = dict(json_serializer=_json_dumps, json_deserializer=orjson.loads)
@@ -103,18 +110,24 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             path = sa.engine.make_url(self.url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            options["connect_args"] = {"check_same_thread": False, "timeout": timeout}
+        else:
+            options.update(server_options(timeout))
         self.engine = sa.create_engine(self.url, **options)
-        # Writes get their own engine: on SQLite it starts transactions with BEGIN IMMEDIATE, so a
-        # read-then-write batch never fails half-way on a lock another writer took in between.
+        # Writes get their own engine, whose transactions run one at a time, as SQLite's do: on SQLite it
+        # starts them with BEGIN IMMEDIATE, on PostgreSQL each takes the same advisory lock first. So a
+        # read-then-write batch never fails half-way, or writes on a stale read, because another writer
+        # (another worker, or another host) went in between.
         self.writer = sa.create_engine(self.url, **options)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.writer, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, timeout=timeout))
+            event.listen(self.writer, "connect", functools.partial(_sqlite_pragmas, timeout=timeout))
             event.listen(self.writer, "connect", lambda dbapi, _: setattr(dbapi, "isolation_level", None))
             event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
             if not wal_autocheckpoint:
                 event.listen(self.writer, "connect", lambda dbapi, _: dbapi.execute("PRAGMA wal_autocheckpoint=0"))
+        else:
+            event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql(WRITER_LOCK))
         if migrate:
             self.migrate()
 
@@ -233,10 +246,16 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             found = []
             for values in result.fetchall():
                 row = dict(zip(keys, values))
-                row["stored"] = _values_in_order(row)  # as stored, to tell which columns a merge changes
-                for name in _JSON_COLUMNS:  # raw driver values: SQLite hands JSON back as text
-                    if type(row[name]) is str:
-                        row[name] = orjson.loads(row[name])
+                # As stored, to tell which columns a merge changes: JSON as text. SQLite's driver hands it
+                # back as text; psycopg parses it (PostgreSQL's `json` keeps the text, so this is the same).
+                text = {}
+                for name in _JSON_COLUMNS:
+                    value = row[name]
+                    if type(value) is str:
+                        text[name], row[name] = value, orjson.loads(value)
+                    elif value is not None:
+                        text[name] = orjson.dumps(value).decode()
+                row["stored"] = _values_in_order({**row, **text})
                 row["organization"] = _org_dict(row.pop("organization"), row.pop("org_fullname"), row.pop("org_avatar"))
                 row["featured_on"] = []
                 rows[row["id"]] = row
@@ -306,7 +325,7 @@ class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, 
             conn.execute(checkpoints.delete().where(checkpoints.c.source == source, checkpoints.c.key == key))
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, timeout: float) -> None:
     cursor = dbapi_connection.cursor()
     # Takes effect when the file is created. A paper row is ~2 KB of text: 16 KiB pages hold several,
     # and a bulk import writes a quarter of the WAL frames it writes with 4 KiB pages (~10% faster).
@@ -314,7 +333,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     cursor.close()
 
 
@@ -339,7 +358,10 @@ def _executemany(conn, statement, keys: Sequence[str], rows: list[tuple]) -> Non
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work on bulk imports; the
     statement is still compiled by the dialect, so this stays backend-neutral. JSON values must
     already be serialized (see _serialized). Keys named "b_..." are the WHERE clause's bind parameters.
+    On PostgreSQL a plain INSERT goes through COPY instead (store/bulk.py says why).
     """
+    if statement.is_insert and conn.dialect.name == "postgresql":
+        return copy_rows(conn, statement.table.name, keys, rows)
     sql, order = _compiled_for_rows(statement, conn.dialect, tuple(keys))
     if order is None:
         conn.exec_driver_sql(sql, [dict(zip(keys, row)) for row in rows])

@@ -11,6 +11,7 @@ was stored before is all still there.
 from __future__ import annotations
 
 import errno
+import sys
 from dataclasses import dataclass
 
 # SQLite's primary result codes (https://sqlite.org/rescode.html); an extended code keeps its primary
@@ -21,10 +22,11 @@ _SQLITE_MESSAGES = {"database or disk is full": "full", "disk i/o error": "io", 
                     "database table is locked": "busy"}  # fmt: skip
 # PostgreSQL's SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html), by prefix:
 # class 53 "insufficient resources" (53100 disk_full, 53200 out_of_memory, 53300 too_many_connections,
-# 53400 configuration_limit_exceeded), 55P03 lock_not_available, class 08 connection exceptions,
-# 57P01-57P03 the server shutting down or starting up.
-_POSTGRESQL_KINDS = {"53100": "full", "53": "resources", "55P03": "busy", "08": "unavailable", "57P01": "unavailable",
-                     "57P02": "unavailable", "57P03": "unavailable"}  # fmt: skip
+# 53400 configuration_limit_exceeded), 55P03 lock_not_available, 57014 query_canceled (a timeout), class 08
+# connection exceptions, 57P01-57P03 the server shutting down or starting up. A connection that could not
+# be made, or broke, has no SQLSTATE: psycopg raises its OperationalError.
+_POSTGRESQL_KINDS = {"53100": "full", "53": "resources", "55P03": "busy", "57014": "busy", "08": "unavailable",
+                     "57P01": "unavailable", "57P02": "unavailable", "57P03": "unavailable"}  # fmt: skip
 _OS_KINDS = {errno.ENOSPC: "full", errno.EDQUOT: "full", errno.EIO: "io"}
 
 _SUMMARIES = {
@@ -78,7 +80,10 @@ def storage_unavailable(exc: BaseException) -> StorageUnavailable | None:
     """Whether `exc` (a SQLAlchemy error, the driver's own, or an OSError) says the database cannot store
     anything now, and why; None for any other error."""
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+    if isinstance(exc, PoolTimeout):  # every pooled connection is busy waiting for the database
+        return StorageUnavailable("busy", "no database connection free")
     error = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     kind = _kind(error)
     if kind is None:
@@ -93,6 +98,9 @@ def _kind(error: BaseException) -> str | None:
     state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, asyncpg / psycopg2
     if isinstance(state, str) and state:
         return _POSTGRESQL_KINDS.get(state) or _POSTGRESQL_KINDS.get(state[:2])
+    psycopg = sys.modules.get("psycopg")  # loaded if a PostgreSQL URL is in use
+    if psycopg and isinstance(error, psycopg.OperationalError):  # e.g. ConnectionTimeout
+        return "unavailable"
     if isinstance(error, OSError):
         return _OS_KINDS.get(error.errno)
     if type(error).__module__ == "sqlite3":

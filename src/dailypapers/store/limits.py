@@ -2,7 +2,7 @@
 every host sharing the database counts the same requests.
 
 A request is counted before the work it guards is done (`take_rate_slots`): the look at the window and
-the new row are one transaction, serialized per bucket, so a burst of simultaneous requests cannot all
+the new row are one writer transaction (writers take turns, store/server.py), so a burst of simultaneous requests cannot all
 see room that only one of them may have. Work that turns out not to count (a log-in that succeeds is not
 a failed log-in) gives its slot back (`release_rate_slots`).
 """
@@ -36,7 +36,6 @@ class LimitQueries:
         if not limited:
             return [None] * len(slots), 0.0
         with self.writer.begin() as conn:
-            self._lock_buckets(conn, [s.bucket for s in limited])
             wait = 0.0
             for slot in limited:
                 conn.execute(rate_hits.delete().where(rate_hits.c.bucket == slot.bucket, rate_hits.c.at <= now - slot.window_s))
@@ -71,11 +70,3 @@ class LimitQueries:
         now = time.time() if now is None else now
         with self.writer.begin() as conn:
             return conn.execute(rate_hits.delete().where(rate_hits.c.at <= now - LONGEST_WINDOW_S)).rowcount
-
-    def _lock_buckets(self, conn, buckets: list[str]) -> None:
-        """Serialize the transactions that count in the same buckets. SQLite's writer transactions
-        (BEGIN IMMEDIATE) already run one at a time; PostgreSQL takes a transaction-scoped advisory lock
-        per bucket, in sorted order so that two requests never wait for each other."""
-        if conn.dialect.name == "postgresql":
-            for bucket in buckets:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 0))"), {"bucket": bucket})
