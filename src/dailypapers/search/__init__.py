@@ -19,6 +19,7 @@ MODEL_LOAD_WAIT_S, rather than quietly answering by words alone.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -43,12 +44,17 @@ MODEL_LOAD_WAIT_S = 60.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def default_index_dir(store: Store) -> Path:
-    """Beside a SQLite file (`papers.db` -> `papers.db-index/`); else `dailypapers-index/` here."""
-    database = sa.engine.make_url(store.url).database if store.is_sqlite else None
-    if database and database != ":memory:":
-        return Path(f"{database}-index")
-    return Path("dailypapers-index").resolve()
+def default_index_dir(url: str) -> Path:
+    """Beside a SQLite file (`papers.db` -> `papers.db-index/`). For a database server the indexes belong to
+    this host, not to the database: they are a cache, rebuilt from the store, in
+    `$XDG_CACHE_HOME/dailypapers/` (default `~/.cache/dailypapers/`), one folder per database."""
+    parts = sa.engine.make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        if parts.database and parts.database != ":memory:":
+            return Path(f"{parts.database}-index")
+        return Path("dailypapers-index").resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "dailypapers" / f"{parts.database}@{parts.host or 'localhost'}_{parts.port or 5432}-index"
 
 
 CATCH_UP_EMBED = 200  # papers the server embeds itself after a change made on the site
@@ -75,7 +81,7 @@ class Search:
         `query_budget`: seconds a hybrid or semantic search waits for its query's embedding."""
         self.store = store
         self.query_budget = query_budget
-        self.folder = Path(index_dir) if index_dir else default_index_dir(store)
+        self.folder = Path(index_dir) if index_dir else default_index_dir(store.url)
         self.keyword = lexical.KeywordIndex(self.folder / "keyword", store.store_id())
         self.encoder = None
         self.vectors = None
@@ -105,6 +111,9 @@ class Search:
             self._embed_query = lru_cache(maxsize=1024)(lambda text: encoder.encode([text])[0])
         except ModelUnavailable as exc:
             self.model_problem = str(exc)
+        except Exception as exc:  # e.g. the database went away meanwhile: searches say why they are lexical
+            logging.getLogger(__name__).exception("loading the language model failed")
+            self.model_problem = f"loading the model failed: {exc}"
         finally:
             self._ready.set()
 

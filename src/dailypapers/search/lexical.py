@@ -152,7 +152,11 @@ class KeywordIndex(DerivedFolder):
             self.index.reload()  # see what other processes committed
             searcher = self.index.searcher()
         if sort == "relevance" and query.has_text:
-            hits = searcher.search(built, limit, offset=offset).hits
+            # Equal scores are common (a title word found once in each of several short titles). Every
+            # host's index must rank them alike, whatever order its segments hold them in: ties go by pk.
+            hits = searcher.search(built, offset + limit + TIE_MARGIN).hits
+            ranked = sorted(((score, searcher.doc(address)["pk"][0]) for score, address in hits), key=_best_then_pk)
+            return [pk for _, pk in ranked[offset : offset + limit]]
         else:  # by date, by upvotes, or filters alone (newest first)
             field = "upvotes" if sort == "upvotes" else "published"
             hits = searcher.search(built, limit, offset=offset, order_by_field=field, order=tantivy.Order.Desc).hits
@@ -233,6 +237,13 @@ def as_document(row) -> IndexDoc:
         " ".join(filter(None, (row.organization, row.org_fullname))), day_number(row.published_at or row.first_day),
         row.upvotes or 0,
     )  # fmt: skip
+
+
+TIE_MARGIN = 16  # hits read past the page, so that papers tied at its edge are ordered by pk too
+
+
+def _best_then_pk(hit: tuple[float, int]) -> tuple[float, int]:
+    return -hit[0], hit[1]
 
 
 def refresh(store, index: KeywordIndex, progress=None, batch: int = 20_000) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,11 +20,38 @@ from .security import SecurityHeaders
 from .server import BodyLimit, configure
 
 HERE = Path(__file__).parent
+FOLLOW_EVERY_S = 1.0  # how often a server looks whether the catalog changed elsewhere
+log = logging.getLogger(__name__)
+
+
+async def follow_catalog(app: FastAPI) -> None:
+    """Bring this host's search indexes up to date whenever the catalog changes, wherever the change was
+    made: an ingest on this machine or another, another host of the same PostgreSQL database."""
+    seen = None
+    while True:
+        try:
+            generation = await asyncio.to_thread(app.state.store.generation)
+        except Exception as exc:  # the database is away: the requests say so; look again later
+            log.debug("cannot read the catalog's generation: %s", exc)
+        else:
+            if generation != seen:
+                seen = generation
+                app.state.search.catch_up_soon()
+        await asyncio.sleep(FOLLOW_EVERY_S)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    following = asyncio.create_task(follow_catalog(app))
+    try:
+        yield
+    finally:
+        following.cancel()
 
 
 def create_app(config: Config | None = None, store: Store | None = None) -> FastAPI:
     config = config or Config()
-    store = store or Store(config.db)
+    store = store or Store(config.db, timeout=config.db_timeout)
     app = FastAPI(
         title=f"{config.site_name} API",
         version=__version__,
@@ -31,6 +59,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
         "Hugging Face papers API, so `huggingface_hub.HfApi(endpoint=...)` works against this server.",
         docs_url=None,  # docs.install serves /docs and /redoc from the package's own files
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.config = config
     configure(config)

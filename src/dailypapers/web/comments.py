@@ -5,14 +5,12 @@ Writing and editing are rate-limited per account and per address.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from .common import json_response, paper_or_404
+from .common import RowId, json_response, paper_or_404
 from .auth import api_user, form_user
 from .markdown import MAX_CHARS, InvalidComment, check_comment
 from .models import Comment, responses
@@ -21,7 +19,6 @@ from .serialize import comment_item
 
 router = APIRouter()
 MODERATORS = ("moderator", "admin")
-CommentId = Annotated[int, Path(ge=1, le=2**53)]
 
 
 class CommentText(BaseModel):
@@ -104,21 +101,21 @@ async def add_form(request: Request, paper_id: str):
 
 
 @router.post("/comments/{comment_id}/edit", include_in_schema=False)
-async def edit_form(request: Request, comment_id: CommentId):
+async def edit_form(request: Request, comment_id: RowId):
     form = await request.form()
     user = form_user(request, form)
     return _back(await run_in_threadpool(edit, request, user, comment_id, str(form.get("body", ""))))
 
 
 @router.post("/comments/{comment_id}/delete", include_in_schema=False)
-async def delete_form(request: Request, comment_id: CommentId):
+async def delete_form(request: Request, comment_id: RowId):
     user = form_user(request, await request.form())
     comment = await run_in_threadpool(delete, request, user, comment_id)
     return RedirectResponse(f"/papers/{comment['paper_id']}#comments", status_code=303)
 
 
 @router.post("/comments/{comment_id}/hide", include_in_schema=False)
-async def hide_form(request: Request, comment_id: CommentId):
+async def hide_form(request: Request, comment_id: RowId):
     form = await request.form()
     user = form_user(request, form)
     return _back(await run_in_threadpool(hide, request, user, comment_id, form.get("hidden", "1") != "0"))
@@ -136,13 +133,13 @@ def add_api(request: Request, paper_id: str, text: CommentText, user: dict = Dep
 @router.patch("/api/comments/{comment_id}", tags=["community"], summary="Edit your comment (API token)",
               responses=responses(Comment, 401, 403, 404, 413, 422, 429, description="The comment as it is now.",
                                   e403="It is not yours, or a moderator hid it.", e404="No such comment."))
-def edit_api(request: Request, comment_id: CommentId, text: CommentText, user: dict = Depends(api_user)):
+def edit_api(request: Request, comment_id: RowId, text: CommentText, user: dict = Depends(api_user)):
     return json_response(comment_item(edit(request, user, comment_id, text.body)))
 
 
 @router.delete("/api/comments/{comment_id}", tags=["community"], summary="Delete your comment (API token)", status_code=204,
                responses=responses(None, 401, 403, 404, 422, e403="It is not yours.", e404="No such comment."))
-def delete_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
+def delete_api(request: Request, comment_id: RowId, user: dict = Depends(api_user)):
     delete(request, user, comment_id)
     return Response(status_code=204)
 
@@ -150,12 +147,12 @@ def delete_api(request: Request, comment_id: CommentId, user: dict = Depends(api
 @router.post("/api/comments/{comment_id}/hide", tags=["community"], summary="Hide a comment (moderators)",
              responses=responses(Comment, 401, 403, 404, 422, description="The comment, hidden.", e403="Only moderators hide comments.",
                                  e404="No such comment."))
-def hide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
+def hide_api(request: Request, comment_id: RowId, user: dict = Depends(api_user)):
     return json_response(comment_item(hide(request, user, comment_id, True)))
 
 
 @router.delete("/api/comments/{comment_id}/hide", tags=["community"], summary="Show a hidden comment again (moderators)",
                responses=responses(Comment, 401, 403, 404, 422, description="The comment, shown again.",
                                    e403="Only moderators show hidden comments.", e404="No such comment."))
-def unhide_api(request: Request, comment_id: CommentId, user: dict = Depends(api_user)):
+def unhide_api(request: Request, comment_id: RowId, user: dict = Depends(api_user)):
     return json_response(comment_item(hide(request, user, comment_id, False)))

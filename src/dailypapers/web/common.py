@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Path, Request, Response
 
 from ..records import InvalidRecord, normalize_id
 from . import periods
 from .auth import current_user
 from .cache import Body, respond
+
+# A row id in a path (a comment's, a token's): the tables' INTEGER keys are 32 bits on PostgreSQL, so a
+# larger number is refused (422) before it reaches the database, which would fail on it.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 LATEST_DAY_KEY = ("latest-day",)
 FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}

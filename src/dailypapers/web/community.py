@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
 from ..store.accounts import UserExists
-from .common import html_response, latest_day, nav_links, paper_or_404, render_page
+from .common import RowId, html_response, latest_day, nav_links, paper_or_404, render_page
 from .models import Vote, responses
 from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user, password_work
 from .login_limits import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, device_of, login_limits
@@ -145,7 +145,7 @@ async def create_token(request: Request):
 
 
 @router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
-async def revoke_token(request: Request, token_id: int):
+async def revoke_token(request: Request, token_id: RowId):
     user = form_user(request, await request.form())
     if not request.app.state.store.revoke_api_token(user["id"], token_id):
         raise HTTPException(404, "no such token of yours")
