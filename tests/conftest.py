@@ -71,32 +71,120 @@ def dailypapers_cmd() -> list[str]:
     return [sys.executable, "-m", "dailypapers"]
 
 
+# The database every test runs on: "sqlite" (a file in the test's folder) or "postgresql" (a new database
+# on a PostgreSQL server the session starts, see tests/postgres.py). `.ci/run` runs the suite with each.
+BACKEND = os.environ.get("DAILYPAPERS_TEST_DB", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"DAILYPAPERS_TEST_DB={BACKEND!r}: choose sqlite or postgresql")
+on_sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="about the SQLite file itself")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A PostgreSQL server for the session; skipped where none can be started, unless the suite runs on it."""
+    import postgres as pg
+
+    why = pg.available()
+    if why:
+        if BACKEND == "postgresql" or os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    # the hosts' index folders of PostgreSQL databases (a per-user cache) stay inside the session's folder
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    with pg.PostgresServer() as server:
+        yield server
+
+
+def index_of(db) -> Path:
+    """The folder of a database's search indexes, as the application finds it."""
+    from dailypapers.search import default_index_dir
+    from dailypapers.store import database_url
+
+    return default_index_dir(database_url(db))
+
+
+class Databases:
+    """make(name, copy_of=None): a new database on the suite's backend (a path in `folder`, or a PostgreSQL
+    URL), empty or a copy of another with its indexes; dropped at the end."""
+
+    def __init__(self, folder: Path, request):
+        self.folder, self.request, self.made = folder, request, []
+
+    def __call__(self, name: str = "test", copy_of=None):
+        if BACKEND == "sqlite":
+            db = self.folder / f"{name}.db"
+            if copy_of:
+                shutil.copy(copy_of, db)
+        else:
+            server = self.request.getfixturevalue("postgres")
+            db = server.create_database(name, template=copy_of and copy_of.rsplit("/", 1)[1])
+            self.made.append(db)
+        if copy_of:
+            shutil.copytree(index_of(copy_of), index_of(db))
+        return db
+
+    def drop(self):
+        for url in self.made:
+            self.request.getfixturevalue("postgres").drop_database(url)
+            shutil.rmtree(index_of(url), ignore_errors=True)
+
+
 @pytest.fixture
-def store(tmp_path):
+def new_db(request, tmp_path):
+    databases = Databases(tmp_path, request)
+    yield databases
+    databases.drop()
+
+
+@pytest.fixture(scope="module")
+def module_db(request, tmp_path_factory):
+    """new_db for module-scoped fixtures."""
+    databases = Databases(tmp_path_factory.mktemp("databases"), request)
+    yield databases
+    databases.drop()
+
+
+@pytest.fixture
+def store(new_db):
     from dailypapers.store import Store
 
-    s = Store(tmp_path / "test.db")
+    s = Store(new_db())
     yield s
     s.close()
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """A database built by `dailypapers demo --no-serve` from the bundled sample (built once per session)."""
+def _demo_built(tmp_path_factory, request):
+    """The demo database built by `dailypapers demo --no-serve` from the bundled sample (once per session).
+    On PostgreSQL it is a template nothing connects to, so that copies can be made of it."""
     import subprocess
 
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    subprocess.run([*dailypapers_cmd(), "--db", str(path), "demo", "--no-serve"], check=True, capture_output=True)
-    return path
+    if BACKEND == "sqlite":
+        db = tmp_path_factory.mktemp("demo") / "demo.db"
+    else:
+        server = request.getfixturevalue("postgres")
+        server.sql('CREATE DATABASE "demo_template"')
+        db = server.url("demo_template")
+    subprocess.run([*dailypapers_cmd(), "--db", str(db), "demo", "--no-serve"], check=True, capture_output=True)
+    return db
+
+
+@pytest.fixture(scope="session")
+def demo_db(_demo_built, tmp_path_factory, request):
+    """The demo database, for tests that only read it."""
+    if BACKEND == "sqlite":
+        return _demo_built
+    server = request.getfixturevalue("postgres")
+    url = server.url("demo")
+    server.sql('CREATE DATABASE "demo" TEMPLATE "demo_template"')
+    shutil.copytree(index_of(_demo_built), index_of(url))
+    return url
 
 
 @pytest.fixture
-def demo_copy(demo_db, tmp_path) -> Path:
+def demo_copy(_demo_built, new_db):
     """A private copy of the demo database, for tests that write."""
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_db, path)
-    shutil.copytree(f"{demo_db}-index", f"{path}-index")
-    return path
+    return new_db("demo", copy_of=_demo_built)
 
 
 class LiveServer:
@@ -135,14 +223,16 @@ class LiveServer:
 class ServeProcess:
     """`dailypapers ... serve` in its own process group, as an operator starts it; ready once it answers."""
 
-    def __init__(self, *args: str, port: int | None = None, env: dict | None = None, host: str = "127.0.0.1"):
+    def __init__(self, *args: str, port: int | None = None, env: dict | None = None, host: str = "127.0.0.1",
+                 prefix: list[str] = ()):
+        """`prefix`: what to run it under, e.g. `ip netns exec NAME` on another host (tests/hosts.py)."""
         import subprocess
         import tempfile
 
         self.port = port or free_port()
         self.url = f"http://{host}:{self.port}"
         self.log = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty server never blocks on it
-        self.process = subprocess.Popen([*dailypapers_cmd(), *args, "--port", str(self.port)], stdout=self.log,
+        self.process = subprocess.Popen([*prefix, *dailypapers_cmd(), *args, "--port", str(self.port)], stdout=self.log,
                                         stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                         env={**os.environ, **(env or {})})  # fmt: skip
 
@@ -292,19 +382,47 @@ def replay_server():
         server.__exit__()
 
 
-def catalog_dump(db: Path) -> dict:
-    """The catalog's content, independent of row numbering: papers (without pk/seq), featured days, organizations."""
-    import sqlite3
+def sql_rows(db, statement: str, **params) -> list[tuple]:
+    """The rows of one SQL query on a test database, SQLite or PostgreSQL."""
+    import sqlalchemy as sa
 
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    papers = [
-        {k: row[k] for k in row.keys() if k not in ("pk", "seq")}
-        for row in con.execute("SELECT * FROM papers ORDER BY id")
-    ]
-    featured = [tuple(r) for r in con.execute("SELECT paper_id, day FROM featured ORDER BY paper_id, day")]
-    organizations = [tuple(r) for r in con.execute("SELECT * FROM organizations ORDER BY name")]
-    con.close()
+    from dailypapers.store import database_url
+
+    engine = sa.create_engine(database_url(db))
+    try:
+        with engine.connect() as con:
+            return [tuple(row) for row in con.execute(sa.text(statement), params)]
+    finally:
+        engine.dispose()
+
+
+def rows_if_ready(db, statement: str) -> list[tuple] | None:
+    """sql_rows, or None while the database or its tables do not exist yet (never creates a SQLite file)."""
+    import sqlalchemy as sa
+
+    if "://" not in str(db) and not Path(db).exists():
+        return None
+    try:
+        return sql_rows(db, statement)
+    except sa.exc.DBAPIError:
+        return None
+
+
+def catalog_dump(db) -> dict:
+    """The catalog's content, independent of row numbering: papers (without pk/seq), featured days, organizations."""
+    import sqlalchemy as sa
+
+    from dailypapers.store import database_url
+
+    engine = sa.create_engine(database_url(db))
+    with engine.connect() as con:
+        papers = [
+            {k: v for k, v in row._mapping.items() if k not in ("pk", "seq")}
+            for row in con.execute(sa.text("SELECT * FROM papers ORDER BY id"))
+        ]
+        featured = [tuple(r) for r in con.execute(sa.text("SELECT paper_id, day FROM featured ORDER BY paper_id, day"))]
+        organizations = [tuple(r) for r in con.execute(sa.text("SELECT * FROM organizations ORDER BY name"))]
+    engine.dispose()
     return {"papers": papers, "featured": featured, "organizations": organizations}
 
 
@@ -323,7 +441,8 @@ class MailServer:
     are refused for good (550). `on_mail(n)` is called at the n-th MAIL FROM (from 1), before answering.
     """
 
-    def __init__(self, fail_rate: float = 0.0, seed: int = 0, reject: set[str] | None = None, on_mail=None):
+    def __init__(self, fail_rate: float = 0.0, seed: int = 0, reject: set[str] | None = None, on_mail=None,
+                 host: str = "127.0.0.1"):
         import email
         import email.policy
         import random
@@ -364,7 +483,7 @@ class MailServer:
                 return "250 OK: queued"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname=host, port=self.port)
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"] == address]

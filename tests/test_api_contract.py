@@ -8,7 +8,6 @@ application/json, with the headers that belong to it (Allow, WWW-Authenticate, R
 
 from __future__ import annotations
 
-import shutil
 import pytest
 import schemathesis
 from fastapi.routing import APIRoute
@@ -23,15 +22,13 @@ FEED_MEDIA = {"application/rss+xml", "application/atom+xml"}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_db):
+def site(module_db, _demo_built):
     """The demo site in-process, a copy of its database, an administrator's token, and its OpenAPI document."""
     from dailypapers.config import Config
     from dailypapers.web.app import create_app
 
-    folder = tmp_path_factory.mktemp("contract")
-    shutil.copy(demo_db, folder / "demo.db")
-    shutil.copytree(f"{demo_db}-index", folder / "demo.db-index")
-    config = Config({"db": str(folder / "demo.db"), "votes_per_minute": 2, "max_body_bytes": 10_000}, environ={})
+    db = module_db("contract", copy_of=_demo_built)
+    config = Config({"db": str(db), "votes_per_minute": 2, "max_body_bytes": 10_000}, environ={})
     app = create_app(config)
     admin = app.state.store.create_user("keeper", "keeper@example.org", accounts.hash_password("correct horse battery"), "admin")
     token, token_hash = accounts.new_secret()

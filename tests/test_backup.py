@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PATIENCE, LiveServer, ServeProcess, dailypapers_cmd, free_port, run_cli
+from conftest import PATIENCE, LiveServer, ServeProcess, dailypapers_cmd, free_port, on_sqlite_only, run_cli
 
 
 def _wait_for(condition, what: str):
@@ -63,6 +63,7 @@ def _sample_days() -> dict[str, list[dict]]:
     return days
 
 
+@on_sqlite_only
 def test_a_backup_taken_during_an_ingest_is_consistent_and_serves(tmp_path, replay_server):
     """`ingest hf-daily` fetches the sample day by day from a local server, committing a checkpoint after
     each; the request for the middle day waits until the backup is done, so the backup is taken while
@@ -121,6 +122,7 @@ def _days_between(first: str, last: str) -> int:
     return (date.fromisoformat(last) - date.fromisoformat(first)).days
 
 
+@on_sqlite_only
 def test_bad_input_is_one_line_and_nothing_is_overwritten(demo_copy, tmp_path):
     target = tmp_path / "taken.db"
     target.write_bytes(b"keep me")
@@ -153,6 +155,7 @@ def test_postgresql_gets_the_pg_dump_command_line(tmp_path):
     _one_line_error(run_cli("--db", url, "restore", str(tmp_path / "b.dump")), "pg_restore", "--dbname=postgresql://papers@")
 
 
+@on_sqlite_only
 def test_an_interrupted_backup_leaves_no_file(demo_copy, tmp_path):
     from dailypapers.store.backup import backup
 
@@ -166,6 +169,7 @@ def test_an_interrupted_backup_leaves_no_file(demo_copy, tmp_path):
     assert list(target.parent.iterdir()) == []
 
 
+@on_sqlite_only
 def test_restore_refuses_while_served_and_works_with_force_or_once_the_server_is_gone(demo_copy, tmp_path):
     from dailypapers.store.backup import is_served
 
@@ -209,6 +213,7 @@ def _store_id(db: Path) -> str:
     return _one_row(db, "SELECT value FROM meta WHERE key = 'store_id'")[0]
 
 
+@on_sqlite_only
 def test_the_serving_lock(tmp_path):
     from dailypapers.store.backup import AlreadyServed, hold_serving_lock, is_served
 
@@ -249,6 +254,7 @@ def _revision(db: Path) -> str:
     return _one_row(db, "SELECT version_num FROM alembic_version")[0]
 
 
+@on_sqlite_only
 def test_a_migration_backs_the_file_up_first(demo_copy, caplog):
     from dailypapers.store import Store
 
@@ -267,6 +273,7 @@ def test_a_migration_backs_the_file_up_first(demo_copy, caplog):
     assert len(list(demo_copy.parent.glob("*.bak"))) == 1
 
 
+@on_sqlite_only
 def test_a_new_database_is_not_backed_up(tmp_path):
     from dailypapers.store import Store
 
@@ -274,6 +281,7 @@ def test_a_new_database_is_not_backed_up(tmp_path):
     assert not list(tmp_path.glob("*.bak"))
 
 
+@on_sqlite_only
 def test_no_backup_no_migration(demo_copy, monkeypatch):
     from dailypapers.store import Store, backup
     from dailypapers.store.migrate import MigrationError

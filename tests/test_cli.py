@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import on_sqlite_only
 
 from dailypapers.cli import main
 
@@ -18,11 +19,13 @@ def test_every_command_has_help(command):
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output.splitlines()) > 3
 
 
+@on_sqlite_only
 def test_serve_refuses_a_missing_database(tmp_path):
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "nope.db"), "serve"])
     assert result.exit_code == 1 and "no database" in result.output
 
 
+@on_sqlite_only
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     bogus = tmp_path / "bogus.db"
     bogus.write_text("hello, I am not SQLite" * 100)

@@ -41,8 +41,8 @@ def a_paper(site: LiveServer) -> dict:
     return httpx.get(f"{site.url}/api/daily_papers", params={"limit": 1}).json()[0]["paper"]
 
 
-def test_users_create_admin_from_the_command_line(tmp_path):
-    db = str(tmp_path / "x.db")
+def test_users_create_admin_from_the_command_line(tmp_path, new_db):
+    db = str(new_db("x"))
     made = run_cli("--db", db, "users", "create", "Root", "--email", "root@example.org", "--admin", "--password-stdin",
                    input_text=PASSWORD + "\n")  # fmt: skip
     assert made.returncode == 0, made.stderr

@@ -9,7 +9,6 @@ import re
 from collections import Counter
 from html import unescape
 from importlib import resources
-from pathlib import Path
 
 import httpx
 import pytest
@@ -120,8 +119,9 @@ def test_demo_papers_carry_the_arxiv_samples_categories(demo_db):
         store.close()
 
 
-def test_the_demo_ends_with_one_line_saying_what_it_loaded(tmp_path):
-    result = run_cli("--db", str(tmp_path / "fresh.db"), "demo", "--no-serve", env={"COLUMNS": "80"})
+def test_the_demo_ends_with_one_line_saying_what_it_loaded(tmp_path, new_db):
+    db = new_db("fresh")
+    result = run_cli("--db", str(db), "demo", "--no-serve", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     daily, arxiv = bundled(HF_SAMPLE), bundled(ARXIV_SAMPLE)
@@ -130,7 +130,7 @@ def test_the_demo_ends_with_one_line_saying_what_it_loaded(tmp_path):
     assert last == (f"Loaded {papers:,} papers ({len(daily):,} read, 0 skipped) and {len(arxiv):,} arXiv records "
                     f"with categories (0 skipped); {embeddings}")  # fmt: skip
 
-    again = run_cli("--db", str(tmp_path / "fresh.db"), "demo", "--no-serve")
+    again = run_cli("--db", str(db), "demo", "--no-serve")
     assert again.returncode == 0 and f"already holds {papers:,} papers" in again.stderr
 
 

@@ -170,10 +170,10 @@ def test_scheduler_runs_the_due_frequencies(monkeypatch):
     assert ran == ["daily", "weekly"] and not scheduler.is_alive()
 
 
-def test_serve_refuses_a_bad_schedule(tmp_path):
+def test_serve_refuses_a_bad_schedule(tmp_path, new_db):
     from conftest import run_cli
 
-    db = tmp_path / "x.db"
+    db = new_db("x")
     assert run_cli("--db", str(db), "stats").returncode == 0  # creates it
     result = run_cli("--db", str(db), "serve", env={"DAILYPAPERS_DIGEST_SCHEDULE": "yes", "DAILYPAPERS_DIGEST_TIMEZONE": "Mars/Base"})
     assert result.returncode == 1 and "not a time zone" in result.stderr

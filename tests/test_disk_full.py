@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import FIXTURES, PATIENCE, LiveServer, catalog_dump, run_cli
+from conftest import FIXTURES, PATIENCE, LiveServer, catalog_dump, on_sqlite_only, run_cli
 
 SNAPSHOT_HEAD = FIXTURES / "arxiv-snapshot" / "arxivSpider_mnbvc__arxiv-metadata-oai-snapshot_first200.json"
 PASSWORD = "a long enough password 42"
@@ -92,6 +92,7 @@ def stored(db: Path) -> dict:
 
 
 @pytest.mark.slow
+@on_sqlite_only  # PostgreSQL's full disk: test_postgresql_disk_full_and_other_errors
 def test_a_full_database_answers_503_logs_the_cause_and_loses_nothing(demo_copy, caplog):
     from dailypapers import accounts
     from dailypapers.store import Store
@@ -164,8 +165,9 @@ def big_snapshot(path: Path, copies: int) -> Path:
 
 
 @pytest.mark.slow
+@on_sqlite_only
 @pytest.mark.parametrize("workers", [False, True], ids=["parsed here", "in worker processes"])
-def test_an_ingest_into_a_full_database_ends_with_one_line_and_a_rerun_completes(tmp_path, workers):
+def test_an_ingest_into_a_full_database_ends_with_one_line_and_a_rerun_completes(tmp_path, new_db, workers):
     import subprocess
 
     from dailypapers.ingest.files import CHUNK_MIN_BYTES
@@ -174,7 +176,7 @@ def test_an_ingest_into_a_full_database_ends_with_one_line_and_a_rerun_completes
     assert (source.stat().st_size >= CHUNK_MIN_BYTES) == workers
     start = tmp_path / "start.jsonl"
     start.write_text("".join(SNAPSHOT_HEAD.read_text().splitlines(keepends=True)[:20]))
-    db, reference = tmp_path / "full.db", tmp_path / "reference.db"
+    db, reference = new_db("full"), new_db("reference")
     for target in (db, reference):
         assert run_cli("--db", str(target), "ingest", "arxiv-snapshot", str(start)).returncode == 0
     assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(source)).returncode == 0

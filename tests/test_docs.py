@@ -15,9 +15,9 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", 
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(module_db):
     """The site over an empty catalog: the documentation does not depend on the papers."""
-    db = tmp_path_factory.mktemp("docs") / "docs.db"
+    db = module_db("docs")
     Store(db).close()
     with LiveServer(db) as server:
         yield server

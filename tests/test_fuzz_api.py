@@ -27,18 +27,14 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory, demo_db):
-    import shutil
-
+def api_schema(module_db, _demo_built):
     from dailypapers.config import Config
     from dailypapers.web.app import create_app
 
-    folder = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(demo_db, folder / "demo.db")
-    shutil.copytree(f"{demo_db}-index", folder / "demo.db-index")
+    db = module_db("fuzz", copy_of=_demo_built)
     # Mail and arXiv go nowhere (closed ports): subscriptions are accepted and their mails wait in the
     # outbox; submissions of papers not in the store are answered 502.
-    config = Config({"db": str(folder / "demo.db"), "smtp_host": "127.0.0.1", "smtp_port": free_port(),
+    config = Config({"db": str(db), "smtp_host": "127.0.0.1", "smtp_port": free_port(),
                      "arxiv_api_url": f"http://127.0.0.1:{free_port()}/api/query", "arxiv_min_interval": 0,
                      "submissions_per_hour": 3, "comments_per_hour": 0}, environ={})  # fmt: skip
     app = create_app(config)

@@ -3,12 +3,11 @@
 import gzip
 import json
 import signal
-import sqlite3
 import subprocess
 import time
 
 import pytest
-from conftest import FIXTURES, PATIENCE, catalog_dump, dailypapers_cmd, run_cli
+from conftest import BACKEND, FIXTURES, PATIENCE, catalog_dump, dailypapers_cmd, rows_if_ready, run_cli, sql_rows
 
 from dailypapers.store import Store
 
@@ -23,8 +22,8 @@ def first_lines(source, target, count):
     return target
 
 
-def test_saved_daily_responses_take_their_day_from_the_file_name(tmp_path):
-    db = tmp_path / "hf.db"
+def test_saved_daily_responses_take_their_day_from_the_file_name(tmp_path, new_db):
+    db = new_db("hf")
     files = sorted(HF_FIXTURES.glob("*daily_papers_date-*.json"))
     result = run_cli("--db", str(db), "ingest", "hf-daily", *map(str, files))
     assert result.returncode == 0, result.stderr
@@ -45,16 +44,16 @@ def test_saved_daily_responses_take_their_day_from_the_file_name(tmp_path):
     assert paper["submitted_by"]["user"] == with_org["submittedBy"]["name"]
 
 
-def test_search_results_are_catalogued_but_not_featured(tmp_path):
-    db = tmp_path / "search.db"
+def test_search_results_are_catalogued_but_not_featured(tmp_path, new_db):
+    db = new_db("search")
     result = run_cli("--db", str(db), "ingest", "hf-daily", str(HF_FIXTURES / "hf-mcp-server__papers_search_q-kazakh.json"))
     assert result.returncode == 0, result.stderr
     store = Store(db)
     assert store.count_papers() == 9 and store.latest_day() is None
 
 
-def test_kaggle_snapshot_lines(tmp_path):
-    db = tmp_path / "snap.db"
+def test_kaggle_snapshot_lines(tmp_path, new_db):
+    db = new_db("snap")
     result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(SNAPSHOT_HEAD))
     assert result.returncode == 0, result.stderr
     store = Store(db)
@@ -71,7 +70,7 @@ def test_kaggle_snapshot_lines(tmp_path):
     assert not any("\\" in name for name in names)
 
 
-def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
+def test_malformed_records_are_skipped_counted_and_explained(tmp_path, new_db):
     good = json.loads(SNAPSHOT_HEAD.read_text().splitlines()[0])
     lines = [
         json.dumps(good),
@@ -84,7 +83,7 @@ def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
     ]
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    db = tmp_path / "bad.db"
+    db = new_db("bad")
     result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(path))
     assert result.returncode == 0, result.stderr
     assert "1 new" in result.stderr and "6 skipped" in result.stderr
@@ -93,11 +92,11 @@ def test_malformed_records_are_skipped_counted_and_explained(tmp_path):
     assert Store(db).count_papers() == 1
 
 
-def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path, hf_api_file, hf_scrape_file, arxiv_cs_file):
+def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path, new_db, hf_api_file, hf_scrape_file, arxiv_cs_file):
     hf = hf_api_file  # whole: it has repeated author names and organizations seen with and without avatars
     scrape = first_lines(hf_scrape_file, tmp_path / "scrape.jsonl", 3000)
     arxiv = first_lines(arxiv_cs_file, tmp_path / "arxiv.jsonl", 20000)
-    db = tmp_path / "all.db"
+    db = new_db("all")
     commands = [("hf-daily", hf), ("hf-daily", scrape), ("arxiv-snapshot", arxiv)]
     for command, path in commands:
         assert run_cli("--db", str(db), "ingest", command, str(path)).returncode == 0
@@ -113,12 +112,12 @@ def test_hf_json_lines_and_arxiv_merge_and_rerun_is_identical(tmp_path, hf_api_f
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
-def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig, arxiv_cs_file):
+def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, new_db, sig, arxiv_cs_file):
     arxiv = first_lines(arxiv_cs_file, tmp_path / "arxiv.jsonl", 30000)
-    reference = tmp_path / "reference.db"
+    reference = new_db("reference")
     assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(arxiv)).returncode == 0
 
-    db = tmp_path / "killed.db"
+    db = new_db("killed")
     # Ctrl-C as at a terminal: pytest started in the background (`.ci/run &`) has SIGINT ignored, and a
     # child inherits that, so the ingest would never see the interrupt and simply finish.
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(arxiv)],
@@ -127,14 +126,10 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig, arxi
     deadline = time.monotonic() + PATIENCE
     position = 0
     while time.monotonic() < deadline and process.poll() is None:
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)  # never creates the file first
-            row = con.execute("SELECT state FROM checkpoints").fetchone()
-            con.close()
-        except sqlite3.OperationalError:
-            row = None
-        if row and json.loads(row[0])["position"] >= 5000:
-            position = json.loads(row[0])["position"]
+        rows = rows_if_ready(db, "SELECT state FROM checkpoints")
+        state = rows and (json.loads(rows[0][0]) if isinstance(rows[0][0], str) else rows[0][0])
+        if state and state["position"] >= 5000:
+            position = state["position"]
             break
         time.sleep(0.05)
     import os
@@ -150,9 +145,9 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, sig, arxi
     if sig == signal.SIGINT:
         assert "Interrupted" in process.stderr.read().decode()
     assert catalog_dump(db) == catalog_dump(reference)
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sql_rows(db, "SELECT count(*) FROM checkpoints") == [(0,)]
+    if BACKEND == "sqlite":
+        assert sql_rows(db, "PRAGMA integrity_check") == [("ok",)]
 
 
 @pytest.mark.parametrize("ending", [b"\n", b""], ids=["newline at the end", "none"])
@@ -181,7 +176,7 @@ def test_line_chunks_hold_every_line_once_in_order(tmp_path, monkeypatch, ending
         assert parsed == lines[start:]
 
 
-def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path, monkeypatch, arxiv_cs_file, hf_api_file):
+def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path, new_db, monkeypatch, arxiv_cs_file, hf_api_file):
     """A large file's lines come in chunks that worker processes parse and write, each worker waiting for
     its turn so that chunks commit in file order. That must end in the catalog that parsing and writing
     in one process gives, whether chunks are handled here or by workers, with duplicates within a chunk
@@ -207,13 +202,14 @@ def test_parallel_workers_write_exactly_what_in_process_parsing_writes(tmp_path,
     dumps = {way: [] for way in ways}  # the catalog after each step
     for n, (way, (chunk_min_bytes, workers)) in enumerate(ways.items()):
         steps = dumps[way]
-        store = Store(tmp_path / f"{n}.db")
+        db = new_db(f"way{n}")
+        store = Store(db)
         for path, parse in ((hf, hf_daily.parse_item), (arxiv, arxiv_snapshot.parse_item), (hf, hf_daily.parse_item)):
             items = list(read_records(path, parse, chunk_min_bytes=chunk_min_bytes))
             assert any(isinstance(i, LineChunk) for i in items) == (chunk_min_bytes == 0)
             report = Runner(store, "test", str(path), show_progress=False, workers=workers).run(items, refresh_index=False)
             assert report.read == len(path.read_text().splitlines())
-            steps.append(catalog_dump(tmp_path / f"{n}.db"))
+            steps.append(catalog_dump(db))
         store.close()
         assert dumps[way] == dumps["records"], way
     first, second, third = dumps["records"]
@@ -243,11 +239,11 @@ def test_a_gzip_file_is_read_as_gzip_reads_it(tmp_path):
             list(decompressed(path, 4096))
 
 
-def test_a_truncated_file_is_refused_clearly_and_what_came_before_is_kept(tmp_path, arxiv_cs_file):
+def test_a_truncated_file_is_refused_clearly_and_what_came_before_is_kept(tmp_path, new_db, arxiv_cs_file):
     data = arxiv_cs_file.read_bytes()
     for size, path in ((5_000_000, tmp_path / "big.jsonl.gz"), (1_500_000, tmp_path / "small.jsonl.gz")):  # workers / here
         path.write_bytes(data[:size])
-        db = tmp_path / f"{path.stem}.db"
+        db = new_db(path.stem.replace(".", "_"))
         result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(path))
         assert result.returncode == 1, result.stderr
         assert f"{path.name} is damaged or truncated" in result.stderr or f"{path.name} ends before" in result.stderr

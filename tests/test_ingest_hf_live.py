@@ -27,9 +27,9 @@ def daily_papers_route(answers=None):
     return route
 
 
-def test_one_day(tmp_path, replay_server):
+def test_one_day(tmp_path, new_db, replay_server):
     server = replay_server({"/api/daily_papers": daily_papers_route()})
-    db = tmp_path / "live.db"
+    db = new_db("live")
     result = run_cli("--db", str(db), "ingest", "hf-daily", "--date", "2025-10-02", "--base-url", server.url, env=FAST)
     assert result.returncode == 0, result.stderr
     items = json.loads(RECORDED["2025-10-02"])
@@ -41,13 +41,13 @@ def test_one_day(tmp_path, replay_server):
     assert server.requests[0][2] == {"date": "2025-10-02", "limit": "100", "p": "0"}
 
 
-def test_a_range_of_days_with_retries_and_errors(tmp_path, replay_server):
+def test_a_range_of_days_with_retries_and_errors(tmp_path, new_db, replay_server):
     answers = {
         "2026-08-19": [(503, {"Retry-After": "1"}, b"busy")],  # retried after the server's delay
         "2026-08-21": [(400, {}, b'{"error":"bad date"}')],  # reported, the range carries on
     }
     server = replay_server({"/api/daily_papers": daily_papers_route(answers)})
-    db = tmp_path / "range.db"
+    db = new_db("range")
     result = run_cli("--db", str(db), "ingest", "hf-daily", "--since", "2026-08-19", "--until", "2026-08-21",
                      "--base-url", server.url, env=FAST)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -59,18 +59,18 @@ def test_a_range_of_days_with_retries_and_errors(tmp_path, replay_server):
     assert Store(db).count_papers() == len(json.loads(RECORDED["2026-08-20"]))
 
 
-def test_bad_dates_are_refused_before_any_request(tmp_path):
-    db = tmp_path / "x.db"
+def test_bad_dates_are_refused_before_any_request(tmp_path, new_db):
+    db = new_db("x")
     for args in (["--date", "2025-02-30"], ["--since", "2026-01-05", "--until", "2026-01-01"], ["--date", "2999-01-01"], []):
         result = run_cli("--db", str(db), "ingest", "hf-daily", *args)
         assert result.returncode == 2, args
         assert "Error" in result.stderr
 
 
-def test_unreachable_server_is_a_clean_error(tmp_path):
+def test_unreachable_server_is_a_clean_error(tmp_path, new_db):
     from conftest import free_port
 
-    db = tmp_path / "down.db"
+    db = new_db("down")
     env = {**FAST, "DAILYPAPERS_HTTP_RETRIES": "1"}
     result = run_cli("--db", str(db), "ingest", "hf-daily", "--date", "2025-10-02", "--base-url",
                      f"http://127.0.0.1:{free_port()}", env=env)  # fmt: skip

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import threading
 from datetime import date
 
 import pytest
-from conftest import FIXTURES, PATIENCE, dailypapers_cmd
+from conftest import FIXTURES, PATIENCE, catalog_dump, dailypapers_cmd, sql_rows
 
 from dailypapers.config import Config
 from dailypapers.ingest import arxiv_oai
@@ -96,17 +95,12 @@ def run_cli(db, url, interval="0", **popen):
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=PATIENCE)
 
 
-def dump(db) -> tuple[list, list]:
-    with sqlite3.connect(db) as conn:
-        return (
-            conn.execute("SELECT * FROM papers ORDER BY id").fetchall(),
-            conn.execute("SELECT * FROM featured ORDER BY paper_id, day").fetchall(),
-        )
+def dump(db) -> dict:
+    return catalog_dump(db)
 
 
 def ids(db) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("SELECT id FROM papers ORDER BY id")]
+    return [row[0] for row in sql_rows(db, "SELECT id FROM papers ORDER BY id")]
 
 
 def harvest(url, min_interval=0.0, **options) -> list:
@@ -169,12 +163,13 @@ def test_deleted_and_broken_records_are_skipped(replay_server):
     assert items[2].where == "oai:arXiv.org:1507.07790" and "no title" in items[2].reason
 
 
-def test_multi_page_harvest_via_cli_is_spaced(replay_server, tmp_path):
+def test_multi_page_harvest_via_cli_is_spaced(replay_server, tmp_path, new_db):
     server = OAIServer(replay_server)
-    result = run_cli(tmp_path / "oai.db", server.url, interval="0.2")
+    db = new_db("oai")
+    result = run_cli(db, server.url, interval="0.2")
 
     assert result.returncode == 0, result.stderr
-    assert ids(tmp_path / "oai.db") == ALL_IDS
+    assert ids(db) == ALL_IDS
     assert server.tokens_seen == [None, "5791802|3", "5791802|5", "5791802|7", "5791802|9"]
     times = [t for t, _, _ in server.requests]
     # Arrival times, measured by the server, carry scheduling jitter on a loaded 2-core box (over 40 ms
@@ -197,7 +192,7 @@ def test_retry_after_on_503_is_honoured(replay_server):
     assert retry - busy >= 1.0
 
 
-def test_killed_harvest_resumes_at_its_token(replay_server, tmp_path):
+def test_killed_harvest_resumes_at_its_token(replay_server, new_db):
     arrived, release = threading.Event(), threading.Event()
 
     def slow_page_3(n, query):
@@ -206,7 +201,7 @@ def test_killed_harvest_resumes_at_its_token(replay_server, tmp_path):
             release.wait(5)
 
     server = OAIServer(replay_server, before=slow_page_3)
-    db = tmp_path / "resumed.db"
+    db = new_db("resumed")
     process = run_cli(db, server.url, start_new_session=True)
     try:
         assert arrived.wait(20), process.stdout.read() if process.poll() is not None else "page 3 never requested"
@@ -215,9 +210,9 @@ def test_killed_harvest_resumes_at_its_token(replay_server, tmp_path):
         process.wait()
         process.stdout.close()
         release.set()
-    with sqlite3.connect(db) as conn:
-        (source, state), = conn.execute("SELECT source, state FROM checkpoints").fetchall()  # fmt: skip
-    assert source == "arxiv-oai" and json.loads(state)["token"] == "5791802|5"
+    (source, state), = sql_rows(db, "SELECT source, state FROM checkpoints")  # fmt: skip
+    state = json.loads(state) if isinstance(state, str) else state  # SQLite's JSON is text
+    assert source == "arxiv-oai" and state["token"] == "5791802|5"
     assert ids(db) == sorted(["1412.8323", "1507.07790", "1607.01710", "1706.05371"])
 
     first_rerun_request = len(server.requests)
@@ -225,10 +220,9 @@ def test_killed_harvest_resumes_at_its_token(replay_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert server.requests[first_rerun_request][2] == {"verb": "ListRecords", "resumptionToken": "5791802|5"}
     assert "resuming at token 5791802|5" in result.stderr
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (0,)
+    assert sql_rows(db, "SELECT count(*) FROM checkpoints") == [(0,)]
 
-    fresh = tmp_path / "fresh.db"
+    fresh = new_db("fresh")
     assert run_cli(fresh, server.url).returncode == 0
     assert ids(fresh) == ALL_IDS
     assert dump(db) == dump(fresh)
@@ -245,20 +239,21 @@ def test_expired_token_restarts_from_the_first_request(replay_server):
     assert items[-1] == Checkpoint({"token": None, "cursor": "8", "complete_list_size": "9"})
 
 
-def test_no_records_match_is_an_empty_harvest(replay_server, tmp_path):
+def test_no_records_match_is_an_empty_harvest(replay_server, tmp_path, new_db):
     body = (OAI_DIR / "arXivOAIHarvester__ErrorResponseNoRecordsMatch.xml").read_bytes()
     server = replay_server({"/oai2": lambda query: (200, XML, body)})
-    result = run_cli(tmp_path / "empty.db", server.url + "/oai2")
+    db = new_db("empty")
+    result = run_cli(db, server.url + "/oai2")
 
     assert result.returncode == 0, result.stderr
-    assert ids(tmp_path / "empty.db") == []
+    assert ids(db) == []
     assert len(server.requests) == 1
 
 
-def test_oai_error_fails_the_command(replay_server, tmp_path):
+def test_oai_error_fails_the_command(replay_server, tmp_path, new_db):
     body = (OAI_DIR / "arXivOAIHarvester__ErrorResponseBadArgument.xml").read_bytes()
     server = replay_server({"/oai2": lambda query: (200, XML, body)})
-    result = run_cli(tmp_path / "bad.db", server.url + "/oai2")
+    result = run_cli(new_db("bad"), server.url + "/oai2")
 
     assert result.returncode != 0
     assert "badArgument" in result.stdout + result.stderr
@@ -273,13 +268,13 @@ def test_malformed_xml_is_a_fetch_error(replay_server):
         harvest(server.url + "/oai2")
 
 
-def test_harvesting_twice_changes_nothing(replay_server, tmp_path):
+def test_harvesting_twice_changes_nothing(replay_server, tmp_path, new_db):
     server = OAIServer(replay_server, page_size=3)
-    db = tmp_path / "twice.db"
+    db = new_db("twice")
     assert run_cli(db, server.url).returncode == 0
     before = dump(db)
     assert run_cli(db, server.url).returncode == 0
-    assert dump(db) == before and len(before[0]) == len(ALL_IDS)
+    assert dump(db) == before and len(before["papers"]) == len(ALL_IDS)
 
 
 def test_default_arxiv_spacing_is_three_seconds():

@@ -3,6 +3,7 @@
 import dataclasses
 import itertools
 import json
+import re
 
 from dailypapers.ingest import arxiv_snapshot, hf_daily
 from dailypapers.store import Store
@@ -43,9 +44,9 @@ def content(store: Store, paper_id: str) -> dict:
     return paper
 
 
-def test_every_source_keeps_what_it_alone_supplies(tmp_path):
+def test_every_source_keeps_what_it_alone_supplies(tmp_path, new_db):
     item, records = sources_for_one_paper()
-    store = Store(tmp_path / "m.db")
+    store = Store(new_db("m"))
     for record in records:
         store.apply([record])
     paper = store.paper(item["paper"]["id"])
@@ -78,9 +79,9 @@ def test_order_of_sources_does_not_matter(tmp_path):
     assert all(result == results[0] for result in results[1:])
 
 
-def test_applying_twice_changes_nothing(tmp_path):
+def test_applying_twice_changes_nothing(tmp_path, new_db):
     _, records = sources_for_one_paper()
-    store = Store(tmp_path / "twice.db")
+    store = Store(new_db("twice"))
     first = store.apply(records)
     generation = store.generation()
     second = store.apply(records)
@@ -88,9 +89,9 @@ def test_applying_twice_changes_nothing(tmp_path):
     assert store.generation() == generation
 
 
-def test_a_batch_with_the_same_paper_twice_merges_both(tmp_path):
+def test_a_batch_with_the_same_paper_twice_merges_both(tmp_path, new_db):
     _, (hf, scrape, arxiv) = sources_for_one_paper()
-    store = Store(tmp_path / "batch.db")
+    store = Store(new_db("batch"))
     result = store.apply([hf, scrape])
     assert result.inserted == 1
     assert store.paper(hf.id)["featured_on"] == ["2026-08-20", "2026-08-21"]
@@ -136,21 +137,23 @@ def test_a_new_paper_is_inserted_with_the_values_its_merged_row_has():
         assert insert_values(rec) == _serialized(record_to_row(rec)), rec.id
 
 
-def test_an_update_writes_only_the_columns_that_changed(tmp_path):
+def test_an_update_writes_only_the_columns_that_changed(tmp_path, new_db):
     """A later observation with more upvotes rewrites the counters and seq, not the other columns
     (and not their indexes)."""
     from sqlalchemy import event
 
     _, (hf, scrape, arxiv) = sources_for_one_paper()
     later = dataclasses.replace(hf, observed="2026-08-25", upvotes=hf.upvotes + 10, num_comments=(hf.num_comments or 0) + 3)
-    store = Store(tmp_path / "partial.db")
+    store = Store(new_db("partial"))
     store.apply([hf, arxiv])
     before, seq_before = content(store, hf.id), store.paper(hf.id)["seq"]
     statements = []
     event.listen(store.writer, "before_cursor_execute", lambda conn, cursor, sql, *args: statements.append(sql))
     assert store.apply([later]).updated == 1
     updates = [sql for sql in statements if sql.startswith("UPDATE papers")]
-    assert len(updates) == 1 and updates[0].split(" WHERE ")[0] == "UPDATE papers SET upvotes=?, num_comments=?, daily_observed=?, seq=?"
+    assert len(updates) == 1
+    assigned = re.findall(r"(\w+)=", updates[0].split(" WHERE ")[0])  # SQLite's "upvotes=?", psycopg's "upvotes=%(upvotes)s"
+    assert assigned == ["upvotes", "num_comments", "daily_observed", "seq"]
     after = content(store, hf.id)
     assert after == {**before, "upvotes": hf.upvotes + 10, "num_comments": later.num_comments}
     assert store.paper(hf.id)["seq"] > seq_before

@@ -98,7 +98,8 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def app(demo_db):
-    application = create_app(Config({"db": str(demo_db)}, environ={}))
+    # a busy machine may take seconds to embed a query: the tests compare answers, never speed
+    application = create_app(Config({"db": str(demo_db), "query_embed_timeout": 600.0}, environ={}))
     yield application
     application.state.store.close()
 
@@ -318,7 +319,7 @@ def test_paper_page_with_paragraphs_and_versioned_id(client, store):
     with store.engine.connect() as conn:
         import sqlalchemy as sa
 
-        paper_id = conn.execute(sa.text("select id from papers where abstract like '%' || char(10) || char(10) || '%' limit 1")).scalar()
+        paper_id = conn.execute(sa.text("select id from papers where abstract like :two_lines limit 1"), {"two_lines": "%\n\n%"}).scalar()
     if paper_id is None:
         pytest.skip("no multi-paragraph abstract in the demo data")
     paper = store.paper(paper_id)
@@ -479,8 +480,8 @@ def test_data_is_escaped(demo_copy):
         application.state.store.close()
 
 
-def test_empty_catalog_home(tmp_path):
-    application = create_app(Config({"db": str(tmp_path / "empty.db")}, environ={}))
+def test_empty_catalog_home(tmp_path, new_db):
+    application = create_app(Config({"db": str(new_db("empty"))}, environ={}))
     try:
         with TestClient(application) as c:
             response = c.get("/")

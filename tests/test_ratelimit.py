@@ -42,9 +42,9 @@ def _take_many(url: str, start, results, tries: int) -> None:
     store.close()
 
 
-def test_processes_share_one_count(tmp_path):
+def test_processes_share_one_count(tmp_path, new_db):
     """Four processes trying at once, 20 tries each, get exactly the limit between them."""
-    url = str(tmp_path / "limits.db")
+    url = str(new_db("limits"))
     Store(url).close()
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()

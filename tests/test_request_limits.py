@@ -19,12 +19,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_db):
-    import shutil
-
-    db = tmp_path_factory.mktemp("limits") / "demo.db"
-    shutil.copy(demo_db, db)
-    shutil.copytree(f"{demo_db}-index", f"{db}-index")
+def site(module_db, _demo_built):
+    db = module_db("limits", copy_of=_demo_built)
     with LiveServer(db, max_body_bytes=50_000, header_timeout=1.0, signups_per_hour=1000, logins_per_hour=1000) as server:
         yield server
 

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from conftest import index_of
 from dailypapers.records import PaperRecord
 from dailypapers.search import Search, lexical
 from dailypapers.store import Store
@@ -34,18 +35,18 @@ def test_changes_are_indexed_once_and_only_the_changed_ones(store, search):
     assert search.refresh() == 0
 
 
-def test_a_deleted_or_foreign_index_folder_is_rebuilt(tmp_path):
-    first = Store(tmp_path / "a.db")
+def test_a_deleted_or_foreign_index_folder_is_rebuilt(tmp_path, new_db):
+    first = Store(new_db("a"))
     first.apply([paper("2601.00001", "Graph neural networks")])
     Search(first, tmp_path / "idx").refresh()
-    other_store = Store(tmp_path / "b.db")  # another database, same folder
+    other_store = Store(new_db("b"))  # another database, same folder
     other_store.apply([paper("2601.00009", "Protein folding")])
     other = Search(other_store, tmp_path / "idx")
     assert other.lag() == 1 and other.refresh() == 1
     assert ids(other, "graph") == [] and ids(other, "protein") == ["2601.00009"]
 
     Search(first).refresh()  # the default folder, beside the database
-    shutil.rmtree(tmp_path / "a.db-index")  # deleted: rebuilt from scratch
+    shutil.rmtree(index_of(first.url))  # deleted: rebuilt from scratch
     again = Search(first)
     assert again.lag() == 1 and again.refresh() == 1 and ids(again, "graph") == ["2601.00001"]
 

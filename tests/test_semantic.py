@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from conftest import PATIENCE, LiveServer, run_cli
+from conftest import PATIENCE, LiveServer, rows_if_ready, run_cli, sql_rows
 
 from dailypapers.search import Search
 from dailypapers.search.embed import embed_pending
@@ -172,23 +172,23 @@ def test_eval_scores_every_mode_on_a_small_beir_folder(tmp_path, scifact_dir):
     assert list((tmp_path / "cache").glob("vectors-*.npy")), "corpus vectors are cached for the next run"
 
 
-def test_ingest_can_embed_as_it_goes(tmp_path):
+def test_ingest_can_embed_as_it_goes(tmp_path, new_db):
     from conftest import FIXTURES
 
     day = sorted((FIXTURES / "hf-api").glob("*.json"))[0]
-    result = run_cli("--db", str(tmp_path / "x.db"), "ingest", "--embed", "hf-daily", str(day))
+    db = new_db("x")
+    result = run_cli("--db", str(db), "ingest", "--embed", "hf-daily", str(day))
     assert result.returncode == 0, result.stderr
-    store = Store(tmp_path / "x.db")
+    store = Store(db)
     papers = store.count_papers()
     assert papers > 0 and f"{papers:,} papers embedded" in result.stderr
     found = Search(store, encoder=Encoder.load(), query_budget=SLOW_MACHINE).find("language models", mode="semantic", limit=3)
     assert found.mode == "semantic" and len(found.papers) == min(3, papers)
 
 
-def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
+def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_path, new_db):
     import gzip
     import signal
-    import sqlite3
     import subprocess
     import time
     from importlib import resources
@@ -198,36 +198,29 @@ def test_embed_killed_mid_way_resumes_and_ends_like_an_uninterrupted_run(tmp_pat
     sample = tmp_path / "sample.jsonl"
     with gzip.open(resources.files("dailypapers.data") / "demo_sample.jsonl.gz", "rt") as fh:
         sample.write_text("".join(line for _, line in zip(range(120), fh)))
-    for name in ("killed", "reference"):
-        assert run_cli("--db", str(tmp_path / f"{name}.db"), "ingest", "hf-daily", str(sample)).returncode == 0
-    assert run_cli("--db", str(tmp_path / "reference.db"), "embed").returncode == 0
+    killed, reference = new_db("killed"), new_db("reference")
+    for db in (killed, reference):
+        assert run_cli("--db", str(db), "ingest", "hf-daily", str(sample)).returncode == 0
+    assert run_cli("--db", str(reference), "embed").returncode == 0
 
-    process = subprocess.Popen([*dailypapers_cmd(), "--db", str(tmp_path / "killed.db"), "embed", "--batch", "10"],
+    process = subprocess.Popen([*dailypapers_cmd(), "--db", str(killed), "embed", "--batch", "10"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline, saved = time.monotonic() + PATIENCE, 0
     while time.monotonic() < deadline and process.poll() is None and not saved:
-        try:
-            con = sqlite3.connect(tmp_path / "killed.db", timeout=1)
-            saved = con.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-            con.close()
-        except sqlite3.OperationalError:
-            pass
+        saved = (rows_if_ready(killed, "SELECT count(*) FROM embeddings") or [(0,)])[0][0]
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert 0 < saved < 120, "the embed finished or stalled before it could be killed mid-way"
 
-    result = run_cli("--db", str(tmp_path / "killed.db"), "embed")
+    result = run_cli("--db", str(killed), "embed")
     assert result.returncode == 0, result.stderr
 
     def vectors(db):
-        con = sqlite3.connect(db)
-        rows = con.execute("SELECT p.id, e.model, e.text_hash, e.vector FROM embeddings e JOIN papers p ON p.pk = e.paper_pk ORDER BY p.id").fetchall()
-        con.close()
-        return rows
+        return sql_rows(db, "SELECT p.id, e.model, e.text_hash, e.vector FROM embeddings e JOIN papers p ON p.pk = e.paper_pk ORDER BY p.id")
 
-    assert vectors(tmp_path / "killed.db") == vectors(tmp_path / "reference.db")
-    assert len(vectors(tmp_path / "killed.db")) == Store(tmp_path / "killed.db").count_papers()
+    assert vectors(killed) == vectors(reference)
+    assert len(vectors(killed)) == Store(killed).count_papers()
 
 
 def _caught_up(search: Search, timeout: float = PATIENCE) -> None:

@@ -64,8 +64,8 @@ def papers_in(day: str) -> set[str]:
     return {item["paper"]["id"] for item in json.loads(HF_DAYS[day])}
 
 
-def test_an_empty_site_syncs_and_the_next_round_adds_only_the_new_day(tmp_path, sources):
-    db = tmp_path / "site.db"
+def test_an_empty_site_syncs_and_the_next_round_adds_only_the_new_day(tmp_path, new_db, sources):
+    db = new_db("site")
     first = run_cli("--db", str(db), "sync", "--until", "2026-08-19", env=sources.env)
     assert first.returncode == 0, first.stderr
     assert [q["date"] for q in asked(sources.server, "/api/daily_papers")] == ["2026-08-17", "2026-08-18", "2026-08-19"]
@@ -97,8 +97,8 @@ def test_an_empty_site_syncs_and_the_next_round_adds_only_the_new_day(tmp_path, 
     assert status.stdout.index("round 2  ok") < status.stdout.index("round 1  ok")
 
 
-def test_a_failing_source_is_reported_and_the_others_go_on(tmp_path, sources):
-    db = tmp_path / "site.db"
+def test_a_failing_source_is_reported_and_the_others_go_on(tmp_path, new_db, sources):
+    db = new_db("site")
     assert run_cli("--db", str(db), "sync", "--until", "2026-08-19", env=sources.env).returncode == 0
     sources.hf_status = 503
     sources.server.requests.clear()
@@ -115,11 +115,11 @@ def test_a_failing_source_is_reported_and_the_others_go_on(tmp_path, sources):
     assert [q["date"] for q in asked(sources.server, "/api/daily_papers")] == ["2026-08-18", "2026-08-19", "2026-08-20"]
 
 
-def test_a_killed_round_is_resumed_and_ends_like_an_uninterrupted_one(tmp_path, sources):
-    reference = tmp_path / "reference.db"
+def test_a_killed_round_is_resumed_and_ends_like_an_uninterrupted_one(tmp_path, new_db, sources):
+    reference = new_db("reference")
     assert run_cli("--db", str(reference), "sync", "--until", "2026-08-20", env=sources.env).returncode == 0
 
-    db = tmp_path / "killed.db"
+    db = new_db("killed")
     sources.hf_gate["2026-08-20"] = threading.Event()  # the round hangs on the last day: kill it there
     sources.server.requests.clear()
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "sync", "--until", "2026-08-20"],
@@ -140,8 +140,8 @@ def test_a_killed_round_is_resumed_and_ends_like_an_uninterrupted_one(tmp_path, 
     assert catalog_dump(db) == catalog_dump(reference)
 
 
-def test_one_round_at_a_time(tmp_path, sources):
-    db = tmp_path / "site.db"
+def test_one_round_at_a_time(tmp_path, new_db, sources):
+    db = new_db("site")
     sources.hf_gate["2026-08-19"] = threading.Event()
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "sync", "--until", "2026-08-19"],
                                env={**os.environ, **sources.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -176,11 +176,11 @@ def test_a_bad_schedule_is_refused_at_start(demo_copy):
     assert result.returncode == 1 and "sync_schedule 'often' is not a duration" in result.stderr
 
 
-def test_administrators_see_the_rounds_and_what_failed(tmp_path, sources):
+def test_administrators_see_the_rounds_and_what_failed(tmp_path, new_db, sources):
     from conftest import LiveServer
     from test_community import PASSWORD, browser_client, sign_up
 
-    db = tmp_path / "site.db"
+    db = new_db("site")
     sources.hf_status = 503
     assert run_cli("--db", str(db), "sync", "--until", "2026-08-20", env=sources.env).returncode == 1
     made = run_cli("--db", str(db), "users", "create", "root", "--email", "root@example.org", "--admin",

@@ -5,14 +5,16 @@ process behind, and a rerun then ends with the database an uninterrupted run mak
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, PATIENCE, ServeProcess, catalog_dump, dailypapers_cmd, free_port, run_cli
+import sqlalchemy as sa
+from conftest import BACKEND, FIXTURES, PATIENCE, ServeProcess, catalog_dump, dailypapers_cmd, free_port, run_cli, sql_rows
+
+from dailypapers.store import database_url
 
 SNAPSHOT_HEAD = FIXTURES / "arxiv-snapshot" / "arxivSpider_mnbvc__arxiv-metadata-oai-snapshot_first200.json"
 
@@ -74,12 +76,12 @@ def kill_left(processes: dict[int, int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def test_kill_9_of_an_import_ends_its_workers_and_a_rerun_ends_as_an_uninterrupted_run(tmp_path):
+def test_kill_9_of_an_import_ends_its_workers_and_a_rerun_ends_as_an_uninterrupted_run(tmp_path, new_db):
     from dailypapers.ingest.files import CHUNK_BYTES
 
     big = big_snapshot(tmp_path / "big.jsonl", 84)
     assert big.stat().st_size > 8 * CHUNK_BYTES  # chunks for several workers, and more of them than one commit
-    reference, db = tmp_path / "reference.db", tmp_path / "killed.db"
+    reference, db = new_db("reference"), new_db("killed")
     for target in (reference, db):  # migrated beforehand: the lock taken below never holds up the import's start
         assert run_cli("--db", str(target), "ingest", "arxiv-snapshot", str(SNAPSHOT_HEAD)).returncode == 0
     result = run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(big))
@@ -89,7 +91,7 @@ def test_kill_9_of_an_import_ends_its_workers_and_a_rerun_ends_as_an_uninterrupt
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(big)],
                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)  # fmt: skip
     expected = (os.cpu_count() or 1) + 1  # the import's workers by default (ingest/runner.py), all forked at once
-    lock = sqlite3.connect(db, timeout=PATIENCE, isolation_level=None)
+    lock = sa.create_engine(database_url(db), isolation_level="AUTOCOMMIT").connect()
     workers: dict[int, int] = {}
     try:
         deadline = time.monotonic() + PATIENCE
@@ -100,7 +102,7 @@ def test_kill_9_of_an_import_ends_its_workers_and_a_rerun_ends_as_an_uninterrupt
             time.sleep(0.02)
         # Take the write lock at once: every chunk then waits for it (or for its turn), so the import is
         # still running, its workers all alive and waiting, when its process is killed.
-        lock.execute("BEGIN IMMEDIATE")
+        lock.exec_driver_sql("BEGIN IMMEDIATE" if BACKEND == "sqlite" else "BEGIN; LOCK TABLE papers IN EXCLUSIVE MODE")
         while len(workers) < expected:
             assert time.monotonic() < deadline, f"the import started {len(workers)} workers, not {expected}"
             time.sleep(0.02)
@@ -119,14 +121,13 @@ def test_kill_9_of_an_import_ends_its_workers_and_a_rerun_ends_as_an_uninterrupt
     result = run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(big))
     assert result.returncode == 0, result.stderr
     assert catalog_dump(db) == catalog_dump(reference)
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    con.close()
+    assert sql_rows(db, "SELECT count(*) FROM checkpoints") == [(0,)]
+    if BACKEND == "sqlite":
+        assert sql_rows(db, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_kill_9_of_serve_ends_its_web_workers(tmp_path):
-    db = tmp_path / "site.db"
+def test_kill_9_of_serve_ends_its_web_workers(tmp_path, new_db):
+    db = new_db("site")
     assert run_cli("--db", str(db), "ingest", "arxiv-snapshot", str(SNAPSHOT_HEAD)).returncode == 0
     port = free_port()
     processes: dict[int, int] = {}
