@@ -3,6 +3,10 @@
 Run by hand from the repository root (never part of the test suite):
 
     .venv/bin/python bench/import_bench.py [--repeat 3] [--rerun] [--cli-too]
+    .venv/bin/python bench/import_bench.py --postgresql [--repeat 2]
+
+`--postgresql` instead imports every file through the CLI into a fresh SQLite file and into a fresh
+database on a PostgreSQL server it starts (tests/postgres.py, with durable settings), and compares them.
 """
 
 from __future__ import annotations
@@ -74,11 +78,12 @@ def timed_refresh(store) -> tuple[int, float]:
     return indexed, time.perf_counter() - started
 
 
-def import_cli(db: Path, files: dict[str, Path]) -> None:
-    """Each file through the real CLI (which also refreshes the keyword index after every command)."""
-    print(f"\nCLI check ({PYTHON} -m dailypapers, fresh DB):")
+def import_cli(db: str | Path, files: dict[str, Path], label: str = "CLI check") -> tuple[float, float, int]:
+    """Each file through the real CLI (which also refreshes the keyword index after every command):
+    (total wall seconds, seconds the CLI reported importing, records read)."""
+    print(f"\n{label} ({PYTHON} -m dailypapers, fresh DB):")
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}  # keep rich from wrapping the report line
-    total = 0.0
+    total = imported = records = 0
     for name, path in files.items():
         cmd = [PYTHON, "-m", "dailypapers", "--db", str(db), "ingest", COMMAND[name], str(path)]
         started = time.perf_counter()
@@ -86,11 +91,52 @@ def import_cli(db: Path, files: dict[str, Path]) -> None:
         wall = time.perf_counter() - started
         total += wall
         text = done.stdout + done.stderr
-        report = re.search(r"^\S+: [\d,]+ records in .*$", text, re.M)
+        report = re.search(r"^\S+: ([\d,]+) records in ([\d.]+) s.*$", text, re.M)
         index = re.search(r"keyword index: ([\d,]+) papers", text)
+        if report:
+            records, imported = records + int(report.group(1).replace(",", "")), imported + float(report.group(2))
         print(f"  {name:<7} wall {wall:6.1f} s  rc={done.returncode}  | {report.group(0) if report else text[-300:]}"
               f"  | index: {index.group(1) if index else 0}")  # fmt: skip
     print(f"  total wall {total:.1f} s (includes interpreter start-up and one index refresh per command)")
+    return total, imported, records
+
+
+def compare_backends(files: dict[str, Path], repeat: int) -> None:
+    """The CLI import into a fresh SQLite file and into a fresh PostgreSQL database, best of `repeat` each
+    (taking turns, so that both see the same load). The server runs durable, as a real one would: the test
+    helper's default turns fsync, synchronous_commit and full_page_writes off. SQLite keeps its own
+    settings (WAL, synchronous=NORMAL), which are the application's."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from postgres import PostgresServer, available
+
+    from dailypapers.store import Store
+
+    if why := available():
+        sys.exit(why)
+    durable = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+    with tempfile.TemporaryDirectory(prefix="dp-import-bench-") as tmp, PostgresServer(settings=durable) as server:
+        os.environ["XDG_CACHE_HOME"] = tmp  # the keyword indexes of PostgreSQL databases, see search/
+        settings = ", ".join(f"{key}={value}" for key, value in durable.items())
+        print(f"PostgreSQL {server.sql('SHOW server_version').strip()} ({settings})")
+        best: dict[str, tuple[float, float, int, int]] = {}
+        for n in range(repeat):
+            for backend in ("sqlite", "postgresql"):
+                db = Path(tmp) / f"bench{n}.db" if backend == "sqlite" else server.create_database("bench")
+                wall, imported, records = import_cli(db, files, f"{backend}, repeat {n + 1}")
+                store = Store(db, migrate=False)
+                papers = store.count_papers()
+                store.close()
+                if backend not in best or wall < best[backend][0]:
+                    best[backend] = (wall, imported, records, papers)
+
+    head = f"{'backend':<10} {'records':>8} {'papers':>7} {'import':>8} {'wall':>8} {'papers/s':>9} {'(wall)':>7}"
+    print(f"\nbest of {repeat}: 'import' is what the CLI reports, 'wall' all its commands end to end; "
+          f"papers/s is records read per second\n{head}\n{'-' * len(head)}")
+    for backend, (wall, imported, records, papers) in best.items():
+        print(f"{backend:<10} {records:>8,} {papers:>7,} {imported:>7.1f}s {wall:>7.1f}s {records / imported:>9,.0f} "
+              f"{records / wall:>7,.0f}")  # fmt: skip
+    (wall_s, imp_s, *_), (wall_p, imp_p, *_) = best["sqlite"], best["postgresql"]
+    print(f"PostgreSQL / SQLite: {imp_p / imp_s:.2f}x import, {wall_p / wall_s:.2f}x wall (target: at most 2x)")
 
 
 def main() -> None:
@@ -100,6 +146,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="best of N, for the parse baseline and for the import into a fresh DB (default 1)")
     ap.add_argument("--rerun", action="store_true", help="import everything a second time into the same DB")
     ap.add_argument("--cli-too", action="store_true", help="also import through the CLI into another fresh DB")
+    ap.add_argument("--postgresql", action="store_true",
+                    help="only compare the CLI import into SQLite and into PostgreSQL (a server started here)")
     args = ap.parse_args()
     files = {name: getattr(args, name) for name in DEFAULTS}
     for path in files.values():
@@ -109,6 +157,8 @@ def main() -> None:
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"import_bench  {datetime.now():%Y-%m-%d %H:%M}  nproc={nproc}  python {platform.python_version()}  "
           f"sqlite {sqlite3.sqlite_version}  orjson {orjson.__version__}  parse and import best of {args.repeat}")  # fmt: skip
+    if args.postgresql:
+        return compare_backends(files, args.repeat)
 
     from dailypapers.store import Store
 

@@ -78,6 +78,8 @@ def ms(text: str) -> float:
 
 def run_wrk(url: str, args, lua: Path) -> dict:
     cmd = [WRK, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", str(lua), url]
+    if getattr(args, "timeout", None):  # how long wrk waits for an answer before counting a timeout (its default 2 s)
+        cmd[1:1] = ["--timeout", f"{args.timeout}s"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     out = done.stdout + done.stderr
     rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
