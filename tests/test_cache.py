@@ -59,6 +59,60 @@ def test_a_failed_render_is_not_cached():
     assert cache.get("k", lambda: "ok") == "ok"
 
 
+def test_concurrent_misses_share_a_failed_render(monkeypatch):
+    """The database is away: the requests waiting for a key's render fail with it, rather than each
+    waiting for the database in turn (16 requests would wait 16 timeouts)."""
+    from dailypapers.web import cache as module
+
+    class CountingLock:  # counts the threads that came to the render's lock
+        def __init__(self):
+            self.lock, self.arrived, self.changed = threading.Lock(), 0, threading.Condition()
+
+        def __enter__(self):
+            with self.changed:
+                self.arrived += 1
+                self.changed.notify_all()
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    renders = []
+
+    class Rendering(module._Rendering):
+        def __init__(self):
+            super().__init__()
+            self.lock = CountingLock()
+            renders.append(self)
+
+    monkeypatch.setattr(module, "_Rendering", Rendering)
+    cache = RenderCache(lambda: 0, size=10, check_every=0)
+    calls = []
+
+    def unavailable():
+        calls.append(1)
+        lock = renders[0].lock
+        with lock.changed:  # fail only once every other request waits on this render
+            lock.changed.wait_for(lambda: lock.arrived == 16)
+        raise ConnectionError("the database is unavailable")
+
+    errors = []
+
+    def request():
+        try:
+            cache.get("k", unavailable)
+        except ConnectionError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 16 and len(calls) == 1 and len(renders) == 1
+    assert cache.get("k", lambda: "back") == "back"  # the next request renders afresh
+
+
 def test_body_is_gzipped_once():
     import gzip
 

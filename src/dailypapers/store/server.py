@@ -17,8 +17,20 @@ def server_options(timeout: float) -> dict:
     `tcp_user_timeout`; a lock is waited for at most `lock_timeout`, a free pooled connection at most
     `pool_timeout`. No `pool_pre_ping`: on a lost network the ping itself waits `timeout` before the
     reconnection does. A connection that turns out dead fails its request (503), and SQLAlchemy then
-    discards the whole pool, so a restarted server costs one failed request per worker."""
+    discards the whole pool, so a restarted server costs one failed request per worker.
+
+    The server side is told the same (the `options`): a host that vanishes in the middle of a write
+    transaction, holding the writers' lock, is noticed by its silence (TCP keepalives, user timeout) or
+    its idleness, and its transaction rolled back, so the other hosts wait for it only about as long."""
     seconds = max(1, round(timeout))
+    server_side = {
+        "lock_timeout": seconds * 1000,
+        "idle_in_transaction_session_timeout": seconds * 2000,
+        "tcp_keepalives_idle": seconds,
+        "tcp_keepalives_interval": 1,
+        "tcp_keepalives_count": 3,
+        "tcp_user_timeout": seconds * 1000,
+    }
     return {
         "pool_timeout": timeout,
         "connect_args": {
@@ -28,7 +40,7 @@ def server_options(timeout: float) -> dict:
             "keepalives_idle": seconds,
             "keepalives_interval": 1,
             "keepalives_count": 3,
-            "options": f"-c lock_timeout={seconds * 1000} -c idle_in_transaction_session_timeout={seconds * 10_000}",
+            "options": " ".join(f"-c {name}={value}" for name, value in server_side.items()),
             "application_name": "dailypapers",
         },
     }

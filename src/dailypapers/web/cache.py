@@ -44,6 +44,14 @@ def respond(request: Request, body: Body, media_type: str, status: int = 200, he
     return Response(body.raw, status, headers, media_type)
 
 
+class _Rendering:
+    """One render of a key under way: the requests for that key wait on its lock, and share its failure."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.failed: Exception | None = None
+
+
 class RenderCache:
     def __init__(self, generation: Callable[[], int], size: int = 512, check_every: float = 1.0):
         self.generation = generation
@@ -51,7 +59,7 @@ class RenderCache:
         self.check_every = check_every
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self._rendering: dict = {}  # key -> lock held while that key is being rendered
+        self._rendering: dict = {}  # key -> the _Rendering under way
         self._generation = None
         self._checked = float("-inf")
 
@@ -92,13 +100,18 @@ class RenderCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-            rendering = self._rendering.setdefault(key, threading.Lock())
-        with rendering:
+            rendering = self._rendering.get(key) or self._rendering.setdefault(key, _Rendering())
+        with rendering.lock:
+            if rendering.failed:  # e.g. the database is away: fail with it rather than each try in turn
+                raise rendering.failed
             with self._lock:
                 if key in self._entries:
                     return self._entries[key]
             try:
                 value = render()
+            except Exception as exc:
+                rendering.failed = exc
+                raise
             finally:
                 with self._lock:
                     self._rendering.pop(key, None)
