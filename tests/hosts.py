@@ -1,12 +1,12 @@
 """Several hosts on one machine: Linux network namespaces joined by a bridge, as machines on one network.
 
     with Network(["db", "a", "b"]) as net:
-        net.address("a")                     # "10.77.0.2"
+        net.address("a")                     # "10.x.y.2"
         net.run("a", ["ip", "addr"])         # a command on host a
         net.cut("a"); net.mend("a")          # unplug and plug back host a's cable
 
 The bridge lives in a namespace of its own; this process reaches every host through one more port of it
-at `net.here` (10.77.0.254), so nothing changes outside the namespaces (no forwarding, no firewall).
+at `net.here` (10.x.y.254), so nothing changes outside the namespaces (no forwarding, no firewall).
 Needs root and iproute2.
 """
 
@@ -37,7 +37,11 @@ def _ip(*args: str) -> None:
 
 
 class Network:
-    def __init__(self, hosts: Sequence[str], subnet: str = "10.77.0"):
+    def __init__(self, hosts: Sequence[str], subnet: str | None = None):
+        """`subnet`: the first three numbers of the hosts' addresses; by default one of 10.x.y chosen by
+        this process's id, so that two test sessions on one machine do not share the root's route to it."""
+        pid = os.getpid()
+        subnet = subnet or f"10.{100 + pid % 100}.{pid // 100 % 250}"
         self.hosts = list(hosts)
         self.tag = f"{os.getpid() % 100000}"
         self.switch = f"dp-sw-{self.tag}"

@@ -36,6 +36,7 @@ from .render import Renderer
 
 CLAIM_BATCH = 100
 CLAIM_HOLD = timedelta(minutes=5)  # renewed batch by batch; another host's crashed sender is waited for this long
+LOOK_AGAIN_S = 2.0  # while waiting for mails due later or held by another sender, how often to look again
 
 
 class MailConfigError(RuntimeError):
@@ -123,7 +124,10 @@ class Sender:
                     due = self.store.next_mail_due() if wait and ids is None else None
                     if due is None:
                         break
-                    self.sleep(max((due - datetime.now(timezone.utc)).total_seconds(), 0.0) + 0.01)
+                    # Not longer than a glance: a mail another sender holds (another host's `digest send`)
+                    # is waited for until its claim lapses, in case that sender died, but that sender
+                    # usually sends it long before.
+                    self.sleep(min(max((due - datetime.now(timezone.utc)).total_seconds(), 0.0) + 0.01, LOOK_AGAIN_S))
                     continue
                 papers = self._papers(mails)
                 handled: set[int] = set()
