@@ -170,7 +170,7 @@ def _demo_built(tmp_path_factory, request):
 
 
 @pytest.fixture(scope="session")
-def demo_db(_demo_built, tmp_path_factory, request):
+def demo_db(_demo_built, request):
     """The demo database, for tests that only read it."""
     if BACKEND == "sqlite":
         return _demo_built
