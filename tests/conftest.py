@@ -95,6 +95,17 @@ def postgres(tmp_path_factory):
         yield server
 
 
+def every_route(app, routes=None):
+    """Every endpoint of `app`, also inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    from fastapi.routing import APIRoute
+
+    for route in app.routes if routes is None else routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from every_route(app, route.original_router.routes)
+
+
 def index_of(db) -> Path:
     """The folder of a database's search indexes, as the application finds it."""
     from dailypapers.search import default_index_dir

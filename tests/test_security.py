@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import LiveServer
+from conftest import LiveServer, every_route
 from dailypapers import accounts
 from dailypapers.records import PaperRecord
 from dailypapers.search import Search
@@ -112,7 +112,7 @@ def test_every_state_changing_form_refuses_other_sites_and_missing_tokens(demo_c
     paper_id = client.get("/api/daily_papers", params={"limit": 1}).json()[0]["paper"]["id"]
     comment_id = store.add_comment(paper_id, user["id"], "hello")
     values = {"paper_id": paper_id, "comment_id": comment_id, "token_id": 1, "name": "evil", "token": "x"}
-    forms = [(route.path, method) for route in _api_routes(app.routes) if not route.path.startswith("/api/")
+    forms = [(route.path, method) for route in every_route(app) if not route.path.startswith("/api/")
              for method in sorted(route.methods & {"POST", "PUT", "PATCH", "DELETE"})]  # fmt: skip
     assert len(forms) == 18, forms  # a new form must be added here, and thought about
     for path, method in forms:
@@ -127,14 +127,3 @@ def test_every_state_changing_form_refuses_other_sites_and_missing_tokens(demo_c
             no_token = client.request(method, url, data={}, headers=here)
             assert no_token.status_code == 403, (path, no_token.status_code)
     assert store.comments_of(paper_id)[0]["body"] == "hello" and store.session_user(accounts.secret_hash(client.cookies["dp_session"]))
-
-
-def _api_routes(routes):
-    """Every endpoint, also inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):
-            yield from _api_routes(route.original_router.routes)

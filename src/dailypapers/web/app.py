@@ -17,7 +17,7 @@ from ..search import Search
 from ..store import Store
 from .cache import RenderCache
 from .security import SecurityHeaders
-from .server import BodyLimit, configure
+from .server import BodyLimit, NoNulText, configure
 
 HERE = Path(__file__).parent
 FOLLOW_EVERY_S = 1.0  # how often a server looks whether the catalog changed elsewhere
@@ -95,6 +95,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(metrics.router)
     docs_policies = docs.install(app, HERE / "static")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(NoNulText)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=config.https, policies=docs_policies)
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)  # added last: outermost, it times the rest

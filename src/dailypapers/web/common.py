@@ -18,6 +18,7 @@ from .cache import Body, respond
 # A row id in a path (a comment's, a token's): the tables' INTEGER keys are 32 bits on PostgreSQL, so a
 # larger number is refused (422) before it reaches the database, which would fail on it.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Name = Annotated[str, Path(min_length=1, max_length=200)]  # an author's or organization's name in a path
 
 LATEST_DAY_KEY = ("latest-day",)
 FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}

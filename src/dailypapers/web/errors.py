@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..digest.tokens import BadToken
 from ..store.errors import storage_unavailable
 from .periods import PeriodError
-from .server import BodyTooLarge, too_large
+from .server import RefusedRequest, refused
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PeriodError, period_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DBAPIError, storage_error)  # a full or failing database: 503 (store/errors.py)
-    app.add_exception_handler(BodyTooLarge, too_large)
+    app.add_exception_handler(RefusedRequest, refused)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
     """Every HTTPException, the router's 404 and 405 included, says why in the one shape."""
-    if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI reports a body it failed to read as a 400
-        return too_large(request, exc.__cause__)
+    if isinstance(exc.__cause__, RefusedRequest):  # FastAPI reports a body it failed to read as a 400
+        return refused(request, exc.__cause__)
     if not is_body_allowed_for_status_code(exc.status_code):  # 204, 304: no body to say it in
         return Response(status_code=exc.status_code, headers=exc.headers)
     response = error_response(request, exc.status_code, str(exc.detail))

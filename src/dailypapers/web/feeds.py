@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Annotated
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..records import NOT_XML, xml_safe  # NOT_XML: the characters XML 1.0 cannot hold
 from ..search.query import parse
 from . import periods
 from .api import resolve_period, search_filters
-from .common import latest_day
+from .common import Name, latest_day
 from .models import FEED_MEDIA, responses
 from .cache import Body, respond
 from .serialize import submitted_at
@@ -173,7 +172,7 @@ def search_feed(
             response_class=Response,
             responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
                                 e404="No such feed: a format other than rss and atom."))
-def author_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
+def author_feed(request: Request, name: Name, fmt: str):
     return _search_feed(request, fmt, "", {"author": name}, f"{request.app.state.config.site_name}: papers by {name}")
 
 
@@ -181,7 +180,7 @@ def author_feed(request: Request, name: Annotated[str, Path(max_length=200)], fm
             response_class=Response,
             responses=responses(None, 404, 422, media=FEED_MEDIA, description="RSS 2.0 (`.rss`) or Atom (`.atom`).",
                                 e404="No such feed: a format other than rss and atom."))
-def organization_feed(request: Request, name: Annotated[str, Path(max_length=200)], fmt: str):
+def organization_feed(request: Request, name: Name, fmt: str):
     return _search_feed(request, fmt, "", {"organization": name}, f"{request.app.state.config.site_name}: papers of {name}")
 
 

@@ -8,15 +8,14 @@ the keyword index, newest first.
 from __future__ import annotations
 
 import re
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from .common import error_page, feed_links, html_response, json_response, latest_day, nav_links, paper_or_404, render_page
+from .common import Name, error_page, feed_links, html_response, json_response, latest_day, nav_links, paper_or_404, render_page
 from .auth import api_user, current_user, form_user
 from .models import PaperItem, responses
 from .pages import PER_PAGE, BadRequest, card, page_number, pager
@@ -24,7 +23,6 @@ from .serialize import hf_item
 
 router = APIRouter()
 HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-Name = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 class Attachment(BaseModel):

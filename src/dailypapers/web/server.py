@@ -1,9 +1,11 @@
-"""What keeps one server process safe from the network: a limit on request bodies, a deadline for request
-headers, and uvicorn's options. In production a reverse proxy stands in front (deploy/nginx.conf, with
+"""What keeps one server process safe from the network: a limit on request bodies, a refusal of text no
+database can hold, a deadline for request headers, and uvicorn's options. In production a reverse proxy stands in front (deploy/nginx.conf, with
 its own timeouts and body limit); these hold when the server is reached directly too.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,9 +16,24 @@ except ImportError:  # uvicorn without httptools: its h11 protocol, with no head
     HttpToolsProtocol = None
 
 
-class BodyTooLarge(Exception):
+class RefusedRequest(Exception):
+    """A request refused before any route reads it; the app's error handler answers `status` (web/errors.py)."""
+
+    status = 400
+
+
+class BodyTooLarge(RefusedRequest):
+    status = 413
+
     def __init__(self, max_bytes: int):
         super().__init__(f"the request body is larger than this site takes ({max_bytes:,} bytes)")
+
+
+class NulCharacter(RefusedRequest):
+    status = 422  # a parameter or the body is not valid, as for any other invalid text
+
+    def __init__(self):
+        super().__init__("the request holds a NUL character (U+0000), which no text on this site can contain")
 
 
 class BodyLimit:
@@ -32,7 +49,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            response = too_large(Request(scope), BodyTooLarge(self.max_bytes))
+            response = refused(Request(scope), BodyTooLarge(self.max_bytes))
             return await response(scope, receive, send)
         received = 0
 
@@ -47,10 +64,51 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def too_large(request: Request, exc: BodyTooLarge):
+# How a NUL character arrives, by the body's media type. PostgreSQL's text cannot hold one (SQLite's can,
+# and nothing on the site means one), so it is refused here, once for every route, rather than failing
+# as a database error in whichever query first meets it. A JSON `\\u0000` (an escaped backslash) is no NUL.
+_NUL_IN = {
+    b"application/x-www-form-urlencoded": re.compile(rb"%00|\x00"),
+    b"multipart/form-data": re.compile(rb"\x00"),
+    b"application/json": re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00"),
+}
+_NUL_IN_URL = re.compile(rb"%00|\x00")
+_CARRY = 64  # bytes of one body chunk kept to find a NUL written across two
+
+
+class NoNulText:
+    """Refuse (422) a request with a NUL character in its path, its query or a form or JSON body."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if _NUL_IN_URL.search(scope.get("raw_path") or b"") or _NUL_IN_URL.search(scope["query_string"]):
+            return await refused(Request(scope), NulCharacter())(scope, receive, send)
+        media_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        pattern = _NUL_IN.get(media_type)
+        if pattern is None:
+            return await self.app(scope, receive, send)
+        tail = b""
+
+        async def scanned() -> Message:
+            nonlocal tail
+            message = await receive()
+            seen = tail + message.get("body", b"")
+            if pattern.search(seen):
+                raise NulCharacter()
+            tail = seen[-_CARRY:]
+            return message
+
+        await self.app(scope, scanned, send)
+
+
+def refused(request: Request, exc: RefusedRequest):
     from .errors import error_response
 
-    response = error_response(request, 413, str(exc))
+    response = error_response(request, exc.status, str(exc))
     response.headers["Connection"] = "close"  # the rest of the body is not wanted: no reason to read it
     return response
 
