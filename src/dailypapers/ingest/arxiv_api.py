@@ -1,4 +1,4 @@
-"""One paper's metadata from the arXiv query API (`/api/query?id_list=...`), for papers users submit.
+"""Papers' metadata from the arXiv query API (`/api/query?id_list=...`), for papers users submit or import.
 
 The API answers in Atom. Both the current backend and the legacy one (inline namespace declarations,
 multi-line titles) are read. arXiv reports a bad request as a feed whose one entry is the error.
@@ -7,6 +7,7 @@ multi-line titles) are read. arXiv reports a bad request as a feed whose one ent
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 
@@ -77,6 +78,19 @@ def _feed(response: httpx.Response) -> ET.Element:
     return root
 
 
+def _query(client: PoliteClient, url: str, ids: Sequence[str]) -> Iterator[PaperRecord]:
+    """The records arXiv answers for `ids` (any of them, in its order); ArxivApiError if it does not answer."""
+    try:
+        response = client.get(url, params={"id_list": ",".join(ids), "max_results": len(ids)})
+    except (FetchError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise ArxivApiError(f"arXiv did not answer: {exc}") from None
+    for entry in _feed(response).iterfind(ATOM + "entry"):
+        try:
+            yield parse_entry(entry)
+        except InvalidRecord as exc:
+            raise ArxivApiError(f"arXiv sent a record that cannot be read: {exc}") from None
+
+
 def fetch_paper(arxiv_id: str, *, url: str = API_URL, client: PoliteClient | None = None) -> PaperRecord | None:
     """The paper's metadata from the arXiv API, or None if arXiv has no such paper.
 
@@ -87,18 +101,39 @@ def fetch_paper(arxiv_id: str, *, url: str = API_URL, client: PoliteClient | Non
     own = client is None
     client = client or PoliteClient(min_interval=0, max_retries=2, timeout=20)
     try:
-        response = client.get(url, params={"id_list": wanted, "max_results": 1})
-    except (FetchError, httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise ArxivApiError(f"arXiv did not answer: {exc}") from None
+        # Another paper in the answer must not be stored as the one the user submitted.
+        return next((record for record in _query(client, url, [wanted]) if record.id == wanted), None)
     finally:
         if own:
             client.close()
-    for entry in _feed(response).iterfind(ATOM + "entry"):
-        try:
-            record = parse_entry(entry)
-        except InvalidRecord as exc:
-            raise ArxivApiError(f"arXiv sent a record that cannot be read: {exc}") from None
-        # Another paper in the answer must not be stored as the one the user submitted.
-        if record.id == wanted:
-            return record
-    return None
+
+
+def fetch_papers(arxiv_ids: Sequence[str], *, url: str = API_URL, client: PoliteClient | None = None,
+                 batch: int = 100, progress: Callable[[int], object] | None = None,
+                 ) -> tuple[list[PaperRecord], list[str]]:  # fmt: skip
+    """(records arXiv has, in the order asked; the ids it does not know), one request per `batch` ids.
+
+    Ids may carry versions or be abs/pdf URLs, and are asked once each, without version; one that is not
+    an arXiv id raises InvalidRecord before any request. Only records of ids asked for are returned.
+    Requests go through `client`, which spaces them (the default one as arXiv asks: one every 3 s).
+    `progress(n)` is called after each batch with the number of ids it held. ArxivApiError as fetch_paper.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+    wanted = list(dict.fromkeys(parse_arxiv_id(i)[0] for i in arxiv_ids))
+    own = client is None
+    client = client or PoliteClient(min_interval=3.0, max_retries=2, timeout=60)
+    found: dict[str, PaperRecord] = {}
+    try:
+        for start in range(0, len(wanted), batch):
+            ids = wanted[start : start + batch]
+            asked = set(ids)
+            for record in _query(client, url, ids):
+                if record.id in asked:
+                    found.setdefault(record.id, record)
+            if progress:
+                progress(len(ids))
+    finally:
+        if own:
+            client.close()
+    return [found[i] for i in wanted if i in found], [i for i in wanted if i not in found]
