@@ -29,6 +29,7 @@ from .accounts import AccountQueries
 from .bulk import copy_rows
 from .community import CommunityQueries
 from .embeddings import EmbeddingQueries
+from .library import LibraryQueries
 from .limits import LimitQueries, Slot
 from .merge import merge, version_number
 from .reads import ReadQueries
@@ -96,7 +97,8 @@ class ApplyResult:
         return self
 
 
-class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, SyncQueries, LimitQueries):
+class Store(ReadQueries, EmbeddingQueries, SubscriptionQueries, AccountQueries, CommunityQueries, LibraryQueries, SyncQueries,
+            LimitQueries):
     def __init__(self, db: str | Path, *, migrate: bool = True, wal_autocheckpoint: bool = True, timeout: float = 30.0):
         """`timeout`: seconds to wait for the database (a lock another writer holds; on a server, to
         connect, and for an answer on a connection gone quiet) before giving up with an error that

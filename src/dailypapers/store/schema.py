@@ -5,6 +5,7 @@ The migrations under ``migrations/versions`` create exactly these tables; a test
 
 from sqlalchemy import (
                         JSON,
+                        Boolean,
                         Column,
                         Float,
                         ForeignKey,
@@ -142,6 +143,7 @@ subscribers = Table(
     Column("created_at", String, nullable=False),
     Column("confirmed_at", String),
     Column("unsubscribed_at", String),
+    Column("user_id", Integer, ForeignKey("users.id")),  # the account whose "For you" the digests carry
 )
 
 # Every mail to send: written when composed, marked when the SMTP server took it. One digest per
@@ -301,4 +303,60 @@ rate_hits = Table(
     Column("at", Float, nullable=False),
     Index("ix_rate_hits_bucket", "bucket", "at"),
     Index("ix_rate_hits_at", "at"),
+)
+
+# -- personal libraries (store/library.py) ----------------------------------------------------------------
+
+# A reader's named collection of saved papers ("to read" is made on the first save). Private unless
+# `public`; its page is found by `key`, a random string, never by the guessable id.
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("key", String, nullable=False, unique=True),
+    Column("public", Boolean, nullable=False),
+    Column("created_at", String, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_collections_name"),
+)
+
+saved = Table(
+    "saved",
+    metadata,
+    Column("collection_id", Integer, ForeignKey("collections.id"), primary_key=True),
+    Column("paper_id", String, ForeignKey("papers.id"), primary_key=True),
+    Column("saved_at", String, nullable=False),
+    Index("ix_saved_paper_id", "paper_id"),
+)
+
+# "Not interested": never recommended again, and a negative example for the reader's model.
+dismissed = Table(
+    "dismissed",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("paper_id", String, ForeignKey("papers.id"), primary_key=True),
+    Column("dismissed_at", String, nullable=False),
+)
+
+# Followed authors (by name) and organizations (by handle).
+follows = Table(
+    "follows",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("kind", String, primary_key=True),  # "author" or "organization"
+    Column("name", String, primary_key=True),
+    Column("created_at", String, nullable=False),
+)
+
+# A reader's recommendation model (rank/recommend.py), retrained when the library changes: every change
+# bumps `library_version`, and a model trained on an older version is stale.
+readers = Table(
+    "readers",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("library_version", Integer, nullable=False),
+    Column("model_version", Integer),  # the library_version `model` was trained on
+    Column("model", LargeBinary),
+    Column("feed_token", String, unique=True),  # secret part of the personal feed's URL
 )
