@@ -532,6 +532,59 @@ def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, as_j
     Console().print(table)
 
 
+@main.command("eval-recs")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--without-authors", is_flag=True, help="Hide every author name (measure the content signal alone).")
+@click.option("--no-vectors", is_flag=True, help="Rank without the papers' sentence embeddings (nothing is embedded).")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path.home() / ".cache" / "dailypapers",
+              show_default=True, help="Where the papers' embeddings are kept between runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def evaluate_recs(folder: Path, without_authors: bool, no_vectors: bool, cache: Path, as_json: bool) -> None:
+    """Score personal recommendations on a benchmark FOLDER (papers.jsonl[.gz], users.jsonl, tests.jsonl):
+    MRR and nDCG@3/5/10 for the reader model and, in the same run, random order, the TF-IDF centroid and
+    arxiv-sanity's SVM (scikit-learn, if installed)."""
+    import json
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .rank.evaluate_recs import BenchmarkError, embed_papers, evaluate as run_evaluation, load
+
+    vectors = None
+    try:
+        if not no_vectors:
+            from .search.encoder import Encoder, ModelUnavailable
+
+            try:
+                encoder = Encoder.load()
+            except ModelUnavailable as exc:
+                raise click.ClickException(f"{exc} (or rank --no-vectors)") from None
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("embedding the papers", total=None)
+
+                def advance(n: int, total: int | None) -> None:
+                    progress.update(task, advance=n, **({"total": total} if total else {}))
+
+                vectors = embed_papers(load(folder), encoder, cache, advance)
+        results = run_evaluation(folder, hide_authors=without_authors, vectors=vectors)
+    except BenchmarkError as exc:
+        raise click.ClickException(f"cannot read {folder} as a recommendation benchmark: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    mode = "without authors" if without_authors else "with authors"
+    table = Table("ranking", "MRR", "nDCG@3", "nDCG@5", "nDCG@10",
+                  title=f"{folder.name}: {results['tests']} tests, {mode}, {'no vectors' if no_vectors else 'vectors'}")
+    for name, figures in results.items():
+        if name == "tests":
+            continue
+        if figures is None:
+            table.add_row(name, "scikit-learn not installed", "", "", "")
+        else:
+            table.add_row(name, *(f"{figures[k]:.4f}" for k in ("mrr", "ndcg@3", "ndcg@5", "ndcg@10")))
+    Console().print(table)
+
+
 @main.command()
 @click.pass_obj
 def stats(config: Config) -> None:

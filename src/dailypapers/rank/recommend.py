@@ -1,0 +1,285 @@
+"""A reader's recommendation model: what they saved, against what the catalog usually holds.
+
+Like arxiv-sanity-lite, a linear model over TF-IDF words that can show its weights, but a nearest-centroid
+one (Rocchio): the term weights are the mean of the saved papers' TF-IDF rows, less the mean of random
+catalog papers (the background) and of dismissed papers. On the 303 test days of 49 readers of
+`eval-recs` it ranks as well as a logistic regression trained on the same rows (MRR 0.610 vs 0.614,
+content only; arxiv-sanity's SVM 0.582) and costs one pass; nearest saved paper (0.54) and the plain
+centroid (0.55) do worse. The same is done with the sentence embeddings of the papers that have one (their
+query is what finds candidates in the vector index). Each part's score is put on the background's scale
+(z-score), so that the parts add up whatever the library's size.
+
+Authors weigh most: a candidate scores, for each of its authors, the share of the saved papers that author
+is on (a reader's own name is on nearly all), plus one per followed author. Researchers mostly save their
+own and their colleagues' papers; content breaks ties and carries readers who save other people's work.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+
+from .features import Rows, Vocabulary, author_key, terms
+
+AUTHOR_WEIGHT = 10.0  # per saved-paper share of an author, in background standard deviations of content
+FOLLOW_WEIGHT = 10.0  # a followed author or organization counts as an author on every saved paper
+DISMISSED_WEIGHT = 1.0  # the dismissed papers' centroid is subtracted with this weight
+VECTOR_WEIGHT = 1.0  # the embeddings' part against the words' part, when a paper has a vector
+MIN_DF = 3  # rarer background terms weigh as unseen ones (and are not stored)
+SKETCH = 32  # terms kept per saved paper, to name the closest saved papers
+CONTRAST = 0.0
+KNN = 0.0
+KNN_K = 1
+KNN_FULL = False
+CZ = False
+IDF_POWER = 1.0
+NB = 0.0
+TITLE = 0
+STEM = False
+TERMS_KEY = 0
+
+
+@dataclass
+class Paper:
+    id: str
+    title: str
+    abstract: str | None
+    authors: list[str]
+    organization: str | None = None
+    vector: np.ndarray | None = None  # unit float32 (384,), the stored embedding, if any
+
+
+@dataclass
+class Library:
+    saved: list[Paper]
+    dismissed: Sequence[Paper] = ()
+    authors: frozenset[str] = frozenset()  # followed author names
+    organizations: frozenset[str] = frozenset()  # followed organization handles
+
+
+@dataclass
+class Reasons:
+    closest: list[tuple[str, float]]  # (saved paper id, similarity)
+    authors: list[str]  # followed authors it has, then authors it shares with saved papers
+    organization: str | None  # a followed organization it belongs to
+    terms: list[str]  # the words that weigh most for it
+
+
+def _stem(w):
+    for suf, rep in (("ies", "y"), ("sses", "ss"), ("es", "e"), ("s", "")):
+        if w.endswith(suf) and len(w) > len(suf) + 2 and not w.endswith(("ss", "us", "is")):
+            return w[: -len(suf)] + rep
+    return w
+
+
+def paper_terms(paper: Paper):
+    t = terms(f"{paper.title}. {paper.abstract or ''}")
+    if TITLE:
+        tt = terms(paper.title)
+        for _ in range(TITLE):
+            t.update(tt)
+    if STEM:
+        from collections import Counter
+        out = Counter()
+        for k, c in t.items():
+            out[" ".join(_stem(w) for w in k.split(" "))] += c
+        t = out
+    return t
+
+
+def _centroid(vectors: list[np.ndarray], dim: int) -> np.ndarray:
+    return np.mean(vectors, axis=0).astype(np.float32) if vectors else np.zeros(dim, np.float32)
+
+
+def _scale(scores: np.ndarray) -> tuple[float, float]:
+    return (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
+
+
+def train(library: Library, background: Sequence[Paper], *, seed: int = 0) -> ReaderModel:
+    """`background`: a sample of recent catalog papers, the reader's implicit negatives; it also gives the
+    words' document frequencies. `seed` is unused: training is deterministic."""
+    own = {p.id for p in library.saved} | {p.id for p in library.dismissed}
+    background = [p for p in background if p.id not in own]
+    saved_docs = [paper_terms(p) for p in library.saved]
+    dismissed_docs = [paper_terms(p) for p in library.dismissed]
+    background_docs = [paper_terms(p) for p in background]
+    vocab = Vocabulary(background_docs + saved_docs + dismissed_docs, min_df=MIN_DF,
+                       always={t for doc in saved_docs + dismissed_docs for t in doc})  # fmt: skip
+    if IDF_POWER != 1.0:
+        vocab.idf = (vocab.idf ** IDF_POWER).astype(np.float32); vocab.unseen_idf = vocab.unseen_idf ** IDF_POWER
+    saved, dismissed, rest = vocab.rows(saved_docs), vocab.rows(dismissed_docs), vocab.rows(background_docs)
+
+    def mean(rows: Rows) -> np.ndarray:
+        return rows.tdot(np.ones(len(rows), np.float32)) / max(len(rows), 1)
+
+    weights = mean(saved) - mean(rest) - DISMISSED_WEIGHT * mean(dismissed)
+    if NB:
+        def dfs(rows):
+            return np.bincount(rows.indices, minlength=rows.width).astype(np.float32)
+        ps = (dfs(saved) + NB) / (len(saved) + 2 * NB)
+        pb = (dfs(rest) + NB) / (len(rest) + 2 * NB)
+        weights = (np.log(ps) - np.log(pb)).astype(np.float32)
+    text = dict(terms=vocab.terms, idf=vocab.idf, weights=weights, unseen_idf=vocab.unseen_idf)
+    text_mean, text_std = _scale(rest.dot(weights))
+
+    query, saved_vectors = None, None
+    vector_mean, vector_std, both_mean, both_std = 0.0, 1.0, 0.0, 1.0
+    with_vector = [p.vector for p in library.saved if p.vector is not None]
+    background_vectors = [p.vector for p in background if p.vector is not None]
+    if with_vector and background_vectors:
+        dim = len(with_vector[0])
+        dismissed_vectors = [p.vector for p in library.dismissed if p.vector is not None]
+        query = (_centroid(with_vector, dim) - _centroid(background_vectors, dim)
+                 - DISMISSED_WEIGHT * _centroid(dismissed_vectors, dim))  # fmt: skip
+        vector_mean, vector_std = _scale(np.asarray(background_vectors, np.float32) @ query)
+        # the words' and the embeddings' z-scores added, put back on the background's scale
+        has = [n for n, p in enumerate(background) if p.vector is not None]
+        both = ((rest.dot(weights)[has] - text_mean) / text_std
+                + VECTOR_WEIGHT * (np.asarray(background_vectors, np.float32) @ query - vector_mean) / vector_std)  # fmt: skip
+        both_mean, both_std = _scale(both)
+        zero = np.zeros(dim, np.float32)
+        saved_vectors = np.asarray([zero if p.vector is None else p.vector for p in library.saved], np.float32)
+
+    shares: dict[str, float] = {}
+    for paper in library.saved:
+        for name in {author_key(a) for a in paper.authors}:
+            shares[name] = shares.get(name, 0.0) + 1 / len(library.saved)
+    sketches = []  # each saved paper's heaviest terms, enough to say which saved papers a paper is close to
+    for n in range(len(saved)):
+        ids, values = saved.row(n)
+        top = np.argsort(-values, kind="stable")[:SKETCH]
+        sketches.append((ids[top].tolist(), values[top].tolist()))
+    model = ReaderModel(
+        text=text, scales=[text_mean, text_std, vector_mean, vector_std, both_mean, both_std], query=query,
+        author_shares=shares, followed_authors=sorted(library.authors), followed_organizations=sorted(library.organizations),
+        saved_ids=[p.id for p in library.saved], saved_rows=sketches, saved_vectors=saved_vectors,
+    )  # fmt: skip
+    model._full = saved
+    if KNN:
+        sv = saved if KNN_FULL else Rows.of(sketches, rest.width)
+        sim = sv.gram(rest)
+        k = min(KNN_K, len(sv))
+        model._kscale = _scale(-np.sort(-sim, axis=0)[:k].mean(axis=0))
+    return model
+
+
+@dataclass
+class ReaderModel:
+    text: dict  # terms, idf, weights (arrays over the kept terms), unseen_idf
+    scales: list[float]  # background mean and std of the words' score, the vectors' score, and their sum
+    query: np.ndarray | None  # the embeddings' weights (None when no saved paper had a vector)
+    author_shares: dict[str, float]  # author key -> share of the saved papers they are on
+    followed_authors: list[str]
+    followed_organizations: list[str]
+    saved_ids: list[str]
+    saved_rows: list[tuple[list[int], list[float]]]  # the saved papers' TF-IDF rows, to say which are closest
+    saved_vectors: np.ndarray | None = None
+    _vocab: Vocabulary | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def vocab(self) -> Vocabulary:
+        if self._vocab is None:
+            self._vocab = Vocabulary.from_arrays(self.text["terms"], self.text["idf"], self.text["unseen_idf"])
+        return self._vocab
+
+    def _rows(self, papers: Sequence[Paper]) -> Rows:
+        return self.vocab.rows([paper_terms(p) for p in papers])
+
+    def _author_score(self, paper: Paper, followed_keys: set[str]) -> float:
+        names = {author_key(a) for a in paper.authors}
+        followed = len(names & followed_keys)
+        followed += paper.organization is not None and paper.organization in self.followed_organizations
+        return AUTHOR_WEIGHT * sum(self.author_shares.get(n, 0.0) for n in names) + FOLLOW_WEIGHT * followed
+
+    def score(self, papers: Sequence[Paper]) -> np.ndarray:
+        text_mean, text_std, vector_mean, vector_std, both_mean, both_std = self.scales
+        rows = self._rows(papers)
+        w = np.asarray(self.text["weights"], np.float32)
+        raw = rows.dot(w)
+        if CONTRAST and len(papers) > 1:
+            cm = rows.tdot(np.ones(len(rows), np.float32)) / len(rows)
+            raw = raw - CONTRAST * rows.dot(cm)
+        content = (raw - text_mean) / text_std
+        if KNN:
+            saved = self._full if KNN_FULL else Rows.of(self.saved_rows, rows.width)
+            sim = saved.gram(rows)  # saved x cand
+            k = min(KNN_K, len(saved))
+            top = -np.sort(-sim, axis=0)[:k].mean(axis=0)
+            km, ks = self._kscale
+            content = content + KNN * (top - km) / ks
+        if CZ and len(papers) > 1:
+            content = (content - content.mean()) / (content.std() or 1.0)
+        if self.query is not None:
+            has = [n for n, p in enumerate(papers) if p.vector is not None]
+            if has:
+                vectors = np.asarray([papers[n].vector for n in has], np.float32)
+                z = (vectors @ self.query - vector_mean) / vector_std
+                content[has] = (content[has] + VECTOR_WEIGHT * z - both_mean) / both_std
+        followed_keys = {author_key(a) for a in self.followed_authors}
+        return content + np.array([self._author_score(p, followed_keys) for p in papers], np.float32)
+
+    def explain(self, paper: Paper, top: int = 3) -> Reasons:
+        rows = self._rows([paper])
+        ids, values = rows.indices, rows.data
+        if self.query is not None and paper.vector is not None:
+            similarity = self.saved_vectors @ paper.vector
+        else:
+            saved = Rows.of(self.saved_rows, rows.width)
+            similarity = saved.gram(rows)[:, 0] if len(saved) else np.zeros(0)
+        order = np.argsort(-similarity, kind="stable")[:top]
+        closest = [(self.saved_ids[n], round(float(similarity[n]), 3)) for n in order if similarity[n] > 0]
+        names = {author_key(a): a for a in paper.authors}
+        followed_keys = {author_key(a) for a in self.followed_authors}
+        followed = [a for k, a in names.items() if k in followed_keys]
+        shared = sorted((a for k, a in names.items() if k in self.author_shares and k not in followed_keys),
+                        key=lambda a: -self.author_shares[author_key(a)])  # fmt: skip
+        organization = paper.organization if paper.organization in self.followed_organizations else None
+        contribution = values * np.asarray(self.text["weights"], np.float32)[ids]
+        best = [i for i in np.argsort(-contribution, kind="stable")[:top] if contribution[i] > 0]
+        return Reasons(closest, followed + shared, organization, [self.vocab.terms[ids[i]] for i in best])
+
+    def query_vector(self) -> np.ndarray | None:
+        if self.query is None or not np.any(self.query):
+            return None
+        return (self.query / np.linalg.norm(self.query)).astype(np.float32)
+
+    def query_terms(self, n: int = 12) -> list[str]:
+        weights = np.asarray(self.text["weights"])
+        return [self.text["terms"][i] for i in np.argsort(-weights, kind="stable")[:n] if weights[i] > 0]
+
+    def to_bytes(self) -> bytes:
+        meta = dict(terms=self.text["terms"], unseen_idf=self.text["unseen_idf"], scales=self.scales,
+                    author_shares=self.author_shares, followed_authors=self.followed_authors,
+                    followed_organizations=self.followed_organizations, saved_ids=self.saved_ids,
+                    saved_row_lengths=[len(i) for i, _ in self.saved_rows])  # fmt: skip
+        arrays = dict(
+            meta=np.frombuffer(orjson.dumps(meta), np.uint8),
+            idf=np.asarray(self.text["idf"], np.float32), weights=np.asarray(self.text["weights"], np.float32),
+            saved_ids=np.asarray([i for ids, _ in self.saved_rows for i in ids], np.int32),
+            saved_weights=np.asarray([w for _, ws in self.saved_rows for w in ws], np.float32),
+        )
+        if self.query is not None:
+            arrays["query"] = self.query.astype(np.float32)
+            arrays["saved_vectors"] = self.saved_vectors.astype(np.float16)
+        out = io.BytesIO()
+        np.savez_compressed(out, **arrays)
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReaderModel:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            a = {name: archive[name] for name in archive.files}
+        meta = orjson.loads(a["meta"].tobytes())
+        bounds = np.cumsum([0] + meta["saved_row_lengths"])
+        rows = [(a["saved_ids"][s:e].tolist(), a["saved_weights"][s:e].tolist()) for s, e in zip(bounds, bounds[1:])]
+        return cls(
+            text=dict(terms=meta["terms"], idf=a["idf"], weights=a["weights"], unseen_idf=meta["unseen_idf"]),
+            scales=meta["scales"], query=a.get("query"), author_shares=meta["author_shares"],
+            followed_authors=meta["followed_authors"], followed_organizations=meta["followed_organizations"],
+            saved_ids=meta["saved_ids"], saved_rows=rows,
+            saved_vectors=a["saved_vectors"].astype(np.float32) if "saved_vectors" in a else None,
+        )  # fmt: skip
