@@ -6,6 +6,8 @@ for weekly ones (the latest finished week). It has up to four kinds of sections,
                      for a week: rank/trending.py)
   "saved search"     papers matching it, most relevant first (at most SEARCH_HITS)
   author / org       their papers, newest first (at most SEARCH_HITS)
+  For you            for a subscriber linked to an account: the period's feed ranked by the account's
+                     model (rank/for_you.py), at most SEARCH_HITS
 Searches, authors and organizations look at papers published from LOOKBACK_DAYS before the period to its
 end, so a paper that reached the catalog late still goes out once. No paper is sent twice to the same
 subscriber (store: `sent_papers`), nor twice in one digest. A digest with no papers is not sent.
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from ..rank.for_you import NoLibrary, Recommender
 from ..web import periods
 
 SEARCH_HITS = 10
@@ -79,7 +82,16 @@ class Composer:
             wanted.append((f"By {name}", self._matching(f"author:{_quoted(name)}", "date"), SEARCH_HITS))
         for name in subscriber["organizations"]:
             wanted.append((f"From {name}", self._matching(f"org:{_quoted(name)}", "date"), SEARCH_HITS))
+        if subscriber.get("user_id"):
+            wanted.append(("For you", self._for_you(subscriber["user_id"]), SEARCH_HITS))
         return wanted
+
+    def _for_you(self, user_id: int) -> list[dict]:
+        try:
+            found = Recommender(self.store, self.search).feed(user_id, self.period.start, self.period.end, SEARCH_HITS * 3)
+        except NoLibrary:
+            return []
+        return [f.paper for f in found]
 
     def sections(self, subscriber: dict) -> list[tuple[str, list[dict]]]:
         """The digest's sections, each with at least one paper; [] if there is nothing to send."""

@@ -210,6 +210,14 @@ class Search:
             return ranked
         return [exact] + [pk for pk in ranked if pk != exact][: limit - 1]
 
+    def by_title(self, title: str) -> dict | None:
+        """The paper whose title is `title` (the same words, case aside), found through the keyword index."""
+        wanted = " ".join(_WORD.findall(title.lower()))
+        if not wanted:
+            return None
+        pks = self.keyword.search(query.parse(" ".join(_WORD.findall(title))), 5, 0, "relevance")
+        return next((p for p in self.store.papers_by_pk(pks) if " ".join(_WORD.findall(p["title"].lower())) == wanted), None)
+
     def similar(self, paper: dict, *, limit: int = 8) -> list[dict]:
         """Related papers: the nearest embeddings when the model has embedded this paper; else those
         whose title and abstract share the most telling words (BM25 more-like-this)."""

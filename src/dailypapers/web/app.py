@@ -72,8 +72,10 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
 
     from . import admin, api, comments, community, docs, errors, feeds, pages, password_reset, people, submit, subscriptions
 
-    from . import health, metrics
+    from . import for_you, health, library, metrics
+    from ..rank.for_you import Recommender
 
+    app.state.recommender = Recommender(store, app.state.search)
     app.state.readings = health.Readings(store, app.state.search)
     app.state.metrics = metrics.Metrics(app.state.readings)
     app.state.search.on_find = app.state.metrics.searched
@@ -90,6 +92,8 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(submit.router)
     app.include_router(comments.router)
     app.include_router(people.router)
+    app.include_router(library.router)
+    app.include_router(for_you.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

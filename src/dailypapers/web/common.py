@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 from fastapi import HTTPException, Path, Request, Response
@@ -38,6 +38,13 @@ def latest_day(request: Request) -> str | None:
     return request.app.state.cache.get(LATEST_DAY_KEY, request.app.state.store.latest_day)
 
 
+def local_path(path: str | None) -> str:
+    """A redirect target on this site only (no //other.host, no scheme)."""
+    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
+        return "/"
+    return path
+
+
 def paper_or_404(request: Request, paper_id: str) -> dict:
     try:
         canonical = normalize_id(paper_id)
@@ -50,11 +57,13 @@ def paper_or_404(request: Request, paper_id: str) -> dict:
 
 
 def render_page(request: Request, template: str, **context) -> str:
-    """A template with the reader (None if not logged in) and, for a reader, which shown papers they upvoted."""
+    """A template with the reader (None if not logged in) and, for a reader, which shown papers they upvoted
+    and saved."""
     user = current_user(request)
     if user:
         shown = [c["id"] for c in context.get("cards") or []] + ([context["paper"]["id"]] if context.get("paper") else [])
         context["voted"] = request.app.state.store.voted(user["id"], shown) if shown else set()
+        context["saved"] = request.app.state.store.saved_among(user["id"], shown)
         context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return request.app.state.templates.get_template(template).render({"user": user, **context})
 

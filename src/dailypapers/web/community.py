@@ -8,7 +8,6 @@ scheme, which no attacker can use to lock an account's owner out, is in login_li
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
 from ..store.accounts import UserExists
-from .common import RowId, html_response, latest_day, nav_links, paper_or_404, render_page
+from .common import RowId, local_path, html_response, latest_day, nav_links, paper_or_404, render_page
 from .models import Vote, responses
 from .auth import SESSION_COOKIE, api_user, check_same_origin, current_user, form_user, password_work
 from .login_limits import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, device_of, login_limits
@@ -30,20 +29,13 @@ def account_page(request: Request, status: int = 200, **context) -> Response:
     return html_response(request, render_page(request, "account.html", nav=nav_links(latest_day(request)), **context), status)
 
 
-def _local(path: str | None) -> str:
-    """A redirect target on this site only (no //other.host, no scheme)."""
-    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
-        return "/"
-    return path
-
-
 def log_in(request: Request, user: dict, to: str) -> Response:
     """A new session for `user`; the browser is remembered as one that has logged in to the account."""
     config, store = request.app.state.config, request.app.state.store
     token, token_hash = accounts.new_secret()
     expires = datetime.now(UTC) + timedelta(days=config.session_days)
     store.create_session(user["id"], token_hash, accounts.new_secret()[0], expires)
-    response = RedirectResponse(_local(to), status_code=303)
+    response = RedirectResponse(local_path(to), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=config.session_days * 86400, httponly=True, samesite="lax",
                         secure=config.secure_cookies, path="/")  # fmt: skip
     response.set_cookie(DEVICE_COOKIE, device_cookie(_device_key(request), user["id"]), max_age=DEVICE_DAYS * 86400,
@@ -85,7 +77,7 @@ async def signup(request: Request):
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str = "/"):
-    return account_page(request, view="login", next=_local(next))
+    return account_page(request, view="login", next=local_path(next))
 
 
 @router.post("/login", include_in_schema=False)
@@ -105,7 +97,7 @@ async def login(request: Request):
     except TooMany as exc:
         raise too_many(exc) from None
     if not await password_work(request, accounts.verify_password, password_hash, password):
-        return account_page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=_local(form.get("next")))
+        return account_page(request, 401, view="login", error=WRONG_LOGIN, values={"username": name}, next=local_path(form.get("next")))
     failures = [slot(config, *pair).bucket for pair in counted if pair[0] == "failed_login"]
     await run_in_threadpool(store.release_rate_slots, [i for (limit, _), i in zip(counted, slots) if limit != "login"], failures)
     if accounts.needs_rehash(password_hash):
@@ -169,7 +161,7 @@ async def upvote_form(request: Request, paper_id: str):
     form = await request.form()
     user = form_user(request, form)
     result = await run_in_threadpool(_vote, request, user, paper_id, form.get("up", "1") != "0")
-    return RedirectResponse(_local(str(form.get("back", "")) or f"/papers/{result['id']}"), status_code=303)
+    return RedirectResponse(local_path(str(form.get("back", "")) or f"/papers/{result['id']}"), status_code=303)
 
 
 @router.post("/api/papers/{paper_id:path}/upvote", tags=["community"], summary="Upvote a paper (API token)",

@@ -104,6 +104,12 @@ def _document(root: ET.Element) -> bytes:
     return XML_DECLARATION + xml_safe(ET.tostring(root, encoding="unicode")).replace("\r", "&#13;").encode()
 
 
+def feed_body(request: Request, fmt: str, title: str, link: str, papers: list[dict], order: str) -> bytes:
+    """An uncached feed of `papers` (a reader's own: their collection, their recommendations)."""
+    site = request.app.state.config.site_url
+    return (_rss if fmt == "rss" else _atom)(NOT_XML.sub("", title), link, _self_url(request, site), papers, site, order=order)
+
+
 def feed_response(request: Request, fmt: str, key: tuple, render) -> Response:
     """A cached feed: `render` returns the channel's (title, link, papers, order)."""
     site = request.app.state.config.site_url

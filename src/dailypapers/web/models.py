@@ -135,6 +135,58 @@ class Vote(Strict):
     upvotes: int = Field(description="Its upvotes now.")
 
 
+class CollectionSummary(Strict):
+    name: str
+    key: str = Field(description="Random: the collection's page is /collections/KEY.")
+    public: bool = Field(description="Whether anyone with the link may see it (and its feeds).")
+    papers: int = Field(description="How many papers it holds.")
+    url: str
+
+
+class LibraryItems(Strict):
+    collections: list[CollectionSummary]
+    saved: list[str] = Field(description="The arXiv ids of every saved paper, the latest saved first.")
+    dismissed: list[str] = Field(description='Papers marked "not interested", the latest first.')
+    authors: list[str] = Field(description="Followed author names.")
+    organizations: list[str] = Field(description="Followed organization handles.")
+
+
+class Collection(Strict):
+    name: str
+    key: str
+    public: bool
+    papers: list[str] = Field(description="The arXiv ids of its papers, the latest saved first.")
+    url: str
+    owner: str = Field(description="Its owner's username.")
+
+
+class Unplaced(Strict):
+    entry: str = Field(description="The entry as the file names it: its BibTeX key, its line, its title.")
+    why: str
+
+
+class ImportReport(Strict):
+    collection: str = Field(description="Where the papers were saved.")
+    matched: list[str] = Field(description="Papers the catalog had, by arXiv id.")
+    fetched: list[str] = Field(description="Papers fetched from arXiv into the catalog.")
+    by_title: list[str] = Field(description="Entries without an arXiv id matched by title.")
+    unplaced: list[Unplaced] = Field(description="Entries that could not be placed, and why.")
+    saved: int = Field(description="Papers new in the collection.")
+
+
+class Reasons(Strict):
+    closest: list[dict[str, Any]] = Field(description='The saved papers it is closest to: `{"id", "title", "similarity"}`.')
+    authors: list[str] = Field(description="Followed authors it has, then authors it shares with saved papers.")
+    organization: str | None = Field(description="A followed organization it belongs to.")
+    terms: list[str] = Field(description="The words that weigh most for it.")
+
+
+class Recommendation(Strict):
+    paper: PaperItem
+    score: float = Field(description="The reader's model's score: higher is closer to their library.")
+    reasons: Reasons
+
+
 class SubscriptionPending(Strict):
     status: Literal["pending"]
     message: str

@@ -75,7 +75,7 @@ def organization_page(request: Request, name: Name, p: str = "0"):
         return render_page(
             request, "daily.html", view="organization", section="organization", kicker="Organization",
             title=org["fullname"], heading=org["fullname"], org=org, canonical=base,
-            is_member=bool(user) and user["username"] in org["members"],
+            is_member=bool(user) and user["username"] in org["members"], follow=_follow(store, user, "organization", org["name"]),
             cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)], total=total,
             pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, -(-total // PER_PAGE)), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("organizations", org["name"], f"papers of {org['fullname']}")),
@@ -125,6 +125,11 @@ def attach_api(request: Request, paper_id: str, attachment: Attachment, user: di
     return json_response(hf_item(attach(request, user, paper_id, attachment.organization, attachment.fullname)))
 
 
+def _follow(store, user: dict | None, kind: str, name: str) -> dict:
+    """The Follow button's state for the reader."""
+    return {"kind": kind, "name": name, "on": bool(user) and store.follows(user["id"], kind, name)}
+
+
 # -- authors ------------------------------------------------------------------------------------------------
 
 
@@ -143,6 +148,7 @@ def author_page(request: Request, name: Name, p: str = "0"):
             total=len(found[:PER_PAGE]), more=more,
             pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, page + 2 if more else page + 1), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("authors", wanted, f"papers by {wanted}")), search_feeds=feeds,
+            follow=_follow(request.app.state.store, current_user(request), "author", wanted),
         )  # fmt: skip
 
     return _list(request, p, render)

@@ -21,7 +21,7 @@ from ..digest.compose import Composer
 from ..digest.preferences import FREQUENCIES, MAX_TOP, InvalidSubscription, check_email, check_preferences
 from ..digest.send import MailConfigError
 from ..digest.tokens import BadToken
-from .auth import check_same_origin
+from .auth import check_same_origin, current_user
 from .common import html_response, latest_day, nav_links, render_page
 from .feeds import MEDIA, feed_response
 from .models import FEED_MEDIA, SubscriptionPending, responses
@@ -144,6 +144,7 @@ def confirm(request: Request, token: str):
     store = request.app.state.store
     if not store.set_subscriber_status(subscriber["id"], "confirmed", only_from=["pending"]) and subscriber["status"] != "confirmed":
         return _message(request, "This link does not work", "this subscription was cancelled: subscribe again to get a new link", 400)
+    _link_account(request, subscriber)
     manage = _renderer(request).links(subscriber["id"], subscriber["feed_token"])["manage"]
     what = "every weekday" if subscriber["frequency"] == "daily" else "every week"
     return _message(request, "You are subscribed", f"Papers will reach {subscriber['email']} {what}.", manage=manage)
@@ -152,7 +153,16 @@ def confirm(request: Request, token: str):
 @router.get("/subscriptions/manage/{token}", include_in_schema=False)
 def manage_page(request: Request, token: str):
     subscriber = _verified(request, token, "manage")
+    _link_account(request, subscriber)
     return _manage(request, token, subscriber)
+
+
+def _link_account(request: Request, subscriber: dict) -> None:
+    """Opening a mail's link while logged in to the account with that address (which the link proves the
+    reader owns) puts the account's "For you" into the digests."""
+    user = current_user(request)
+    if user and user["email"] == subscriber["email"] and subscriber.get("user_id") != user["id"]:
+        request.app.state.store.link_subscriber(subscriber["id"], user["id"])
 
 
 def _manage(request: Request, token: str, subscriber: dict, status: int = 200, **context) -> Response:
