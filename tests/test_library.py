@@ -318,3 +318,14 @@ def test_a_reader_imports_then_dismisses_in_a_browser(browser, demo_copy, tmp_pa
         now = {r["paper"]["id"]: r["score"] for r in api.get("/api/recommendations", params={"view": "week", "limit": 50}).json()}
         assert after == list(now)  # the page shows the retrained model's ranking
         assert any(abs(now[i] - before[i]) > 1e-6 for i in now if i in before)  # which learned from the dismissal
+
+
+def test_saving_into_a_named_collection_from_the_paper_page(site):
+    jo = site.reader("jo")
+    paper = _feed_ids(jo, 1)[0]
+    page = jo.get(f"/papers/{paper}").text
+    assert 'name="collection"' in page and 'list="my-collections"' in page
+    jo.post(f"/papers/{paper}/save", data={"csrf": jo.csrf, "collection": "  to  cite "})
+    user_id = site.store.login_candidate("jo")[0]["id"]
+    assert [(c["name"], c["count"]) for c in site.store.collections_of(user_id)] == [("to cite", 1)]
+    assert '<option value="to cite">' in jo.get(f"/papers/{paper}").text

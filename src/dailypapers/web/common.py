@@ -64,6 +64,8 @@ def render_page(request: Request, template: str, **context) -> str:
         shown = [c["id"] for c in context.get("cards") or []] + ([context["paper"]["id"]] if context.get("paper") else [])
         context["voted"] = request.app.state.store.voted(user["id"], shown) if shown else set()
         context["saved"] = request.app.state.store.saved_among(user["id"], shown)
+        if context.get("paper"):  # its page offers every collection to save it into
+            context["collections"] = request.app.state.store.collections_of(user["id"])
         context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return request.app.state.templates.get_template(template).render({"user": user, **context})
 
