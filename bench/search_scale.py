@@ -187,6 +187,47 @@ def measure(workdir: Path, count: int, recall_sample: int) -> None:
         print(recall_line("usearch HNSW", [search.vectors.search(vectors[text], 10) for text in sample], truth))
 
 
+def measure_recommendations(workdir: Path, readers: int, seed: int = 11) -> None:
+    """"For you" at this size (rank/for_you.py): readers whose libraries are 20 papers around one topic (a
+    real paper and its nearest neighbours); for each, the time to train their model (once per library
+    change), to rank a day's feed (50 random papers) and to rank recent papers from the whole catalog
+    (candidates from the indexes, never a pass over every paper)."""
+    from dailypapers import accounts
+    from dailypapers.rank.for_you import Recommender
+    from dailypapers.search import Search
+    from dailypapers.store import Store
+
+    store = Store(workdir / "scale.db")
+    search = Search(store, query_budget=60.0)
+    search.load_model()
+    recommender = Recommender(store, search)
+    rng = random.Random(seed)
+    train, day, catalog = [], [], []
+    for n in range(readers):
+        name = f"reader{seed}x{n}"
+        user = store.login_candidate(name)
+        user = user[0] if user else store.create_user(name, f"{name}@example.org", accounts.hash_password("x" * 12))
+        topic = store.papers_by_pk([rng.randrange(1, 75_000)])[0]
+        vector = search.vectors.vector_of(topic["pk"])
+        near = [pk for pk, _ in search.vectors.search(vector, 20)] if vector is not None else [topic["pk"]]
+        store.save_papers(user["id"], [p["id"] for p in store.papers_by_pk(near)])
+        started = time.perf_counter()
+        recommender.model(user["id"])
+        train.append(time.perf_counter() - started)
+        feed = store.papers_by_pk([rng.randrange(1, 1_000_000) for _ in range(50)])
+        started = time.perf_counter()
+        recommender.rank(user["id"], feed, 50)
+        day.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        found = recommender.catalog(user["id"], 50)
+        catalog.append(time.perf_counter() - started)
+        assert found, "no recommendation from the catalog"
+    print(f"for you: train   {readers:>4} readers  {percentiles(train)}")
+    print(f"for you: day     {readers:>4} rankings {percentiles(day)}  (50 papers, model loaded from the store)")
+    print(f"for you: catalog {readers:>4} rankings {percentiles(catalog)}")
+    print(f"peak RSS: {peak_rss_mb():,.0f} MB")
+
+
 def disk_mb(path: Path) -> float:
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files) / 2**20
@@ -470,6 +511,8 @@ def main() -> None:
     ap.add_argument("--embed-real", type=int, default=3000, help="real papers run through the model")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--measure-only", action="store_true")
+    ap.add_argument("--recommend", type=int, default=0, metavar="READERS",
+                    help="measure only \"For you\" for this many readers on the built corpus (see measure_recommendations)")
     ap.add_argument("--engines", default="local", help="local (tantivy + usearch), postgresql (tsvector + pgvector), "
                     "or both: local,postgresql. postgresql alone uses the corpus already in --workdir")  # fmt: skip
     ap.add_argument("--recall-sample", type=int, default=100, help="queries whose vector recall@10 is measured (0: none)")
@@ -484,6 +527,9 @@ def main() -> None:
         ap.error("--engines: local, postgresql or local,postgresql")
     print(f"search_scale  nproc={os.cpu_count()}  engines={','.join(engines)}"
           + ("" if args.measure_only else f"  papers={args.papers:,}") + f"  {load_average()}", flush=True)  # fmt: skip
+    if args.recommend:
+        measure_recommendations(args.workdir, args.recommend)
+        return
     if not args.measure_only:
         if "local" in engines or not (args.workdir / "scale.db").exists():
             build(args.workdir, args.papers, args.embed_real)
