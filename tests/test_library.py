@@ -329,3 +329,18 @@ def test_saving_into_a_named_collection_from_the_paper_page(site):
     user_id = site.store.login_candidate("jo")[0]["id"]
     assert [(c["name"], c["count"]) for c in site.store.collections_of(user_id)] == [("to cite", 1)]
     assert '<option value="to cite">' in jo.get(f"/papers/{paper}").text
+
+
+def test_a_large_import_fetches_in_turns(site, monkeypatch):
+    """One import fetches at most MAX_FETCHED papers from arXiv; importing the same file again fetches
+    the next ones and keeps what the first one saved."""
+    from dailypapers.web import library
+
+    monkeypatch.setattr(library, "MAX_FETCHED", 1)
+    kim = site.reader("kim")
+    ids = "1605.08386\n2104.12255\n"
+    first = kim.post("/library/import", data={"csrf": kim.csrf, "ids": ids})
+    assert "1 fetched from arXiv" in first.text and "not fetched yet" in first.text
+    second = kim.post("/library/import", data={"csrf": kim.csrf, "ids": ids})
+    assert "1 already in the catalog" in second.text and "1 fetched from arXiv" in second.text and "not fetched yet" not in second.text
+    assert set(site.store.library(site.store.login_candidate("kim")[0]["id"])["saved"]) == {"1605.08386", "2104.12255"}

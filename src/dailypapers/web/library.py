@@ -29,6 +29,9 @@ from .models import Collection, ImportReport, LibraryItems, responses
 from .pages import card
 
 router = APIRouter()
+# Papers one import fetches from arXiv (one request per 100, one every arxiv_min_interval seconds): a
+# request must not hold a worker for minutes. Importing the same file again fetches the next ones.
+MAX_FETCHED = 300
 CollectionName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 FollowKind = Annotated[str, Path(pattern="^(author|organization)$")]
 
@@ -273,7 +276,9 @@ def import_entries(request: Request, user: dict, data: bytes, filename: str | No
     report = Report(collection)
     with_id = [e for e in entries if e.arxiv_id]
     known = {p["id"] for p in store.papers_by_ids([e.arxiv_id for e in with_id])} if with_id else set()
-    missing = [e.arxiv_id for e in with_id if e.arxiv_id not in known]
+    missing = list(dict.fromkeys(e.arxiv_id for e in with_id if e.arxiv_id not in known))
+    later = set(missing[MAX_FETCHED:])
+    missing = missing[:MAX_FETCHED]
     fetched_records = []
     if missing:
         client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=2, timeout=30)
@@ -287,6 +292,9 @@ def import_entries(request: Request, user: dict, data: bytes, filename: str | No
             report.matched.append(entry.arxiv_id)
         elif entry.arxiv_id in fetched:
             report.fetched.append(entry.arxiv_id)
+        elif entry.arxiv_id in later:
+            report.unplaced.append({"entry": entry.label, "why": f"not fetched yet: one import fetches at most {MAX_FETCHED} "
+                                                                "papers from arXiv; import the file again for the next ones"})
         else:
             report.unplaced.append({"entry": entry.label, "why": f"arXiv has no paper {entry.arxiv_id}"})
     for entry in entries:
