@@ -334,9 +334,9 @@ def test_saving_into_a_named_collection_from_the_paper_page(site):
 def test_a_large_import_fetches_in_turns(site, monkeypatch):
     """One import fetches at most MAX_FETCHED papers from arXiv; importing the same file again fetches
     the next ones and keeps what the first one saved."""
-    from dailypapers.web import library
+    from dailypapers.web import imports
 
-    monkeypatch.setattr(library, "MAX_FETCHED", 1)
+    monkeypatch.setattr(imports, "MAX_FETCHED", 1)
     kim = site.reader("kim")
     ids = "1605.08386\n2104.12255\n"
     first = kim.post("/library/import", data={"csrf": kim.csrf, "ids": ids})

@@ -72,7 +72,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
 
     from . import admin, api, comments, community, docs, errors, feeds, pages, password_reset, people, submit, subscriptions
 
-    from . import for_you, health, library, metrics
+    from . import for_you, health, imports, library, metrics
     from ..rank.for_you import Recommender
 
     app.state.recommender = Recommender(store, app.state.search)
@@ -93,6 +93,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(comments.router)
     app.include_router(people.router)
     app.include_router(library.router)
+    app.include_router(imports.router)
     app.include_router(for_you.router)
     app.include_router(admin.router)
     app.include_router(health.router)

@@ -1,5 +1,5 @@
 """A reader's library: save papers (★) into collections, dismiss them ("not interested"), follow authors
-and organizations, import references (BibTeX, Zotero CSV, a list of arXiv ids) and export BibTeX.
+and organizations (imports and exports: web/imports.py).
 
 Every action is a plain form (no JavaScript) and an API call with a token. Collections are private; a
 public one has a page and feeds at /collections/KEY, KEY being random, so that no collection can be
@@ -9,29 +9,22 @@ exist.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..ingest import arxiv_api
-from ..ingest.bibliography import InvalidLibraryFile, read_library, to_bibtex
-from ..ingest.http import PoliteClient
 from ..store.library import DEFAULT_COLLECTION, CollectionExists
 from .auth import api_user, current_user, form_user
 from .common import Name, html_response, json_response, latest_day, local_path, nav_links, paper_or_404, render_page
 from .feeds import MEDIA, feed_body
-from .models import Collection, ImportReport, LibraryItems, responses
+from .models import Collection, LibraryItems, responses
 from .pages import card
 
 router = APIRouter()
-# Papers one import fetches from arXiv (one request per 100, one every arxiv_min_interval seconds): a
-# request must not hold a worker for minutes. Importing the same file again fetches the next ones.
-MAX_FETCHED = 300
 CollectionName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 FollowKind = Annotated[str, Path(pattern="^(author|organization)$")]
 
@@ -52,7 +45,7 @@ async def save_form(request: Request, paper_id: str):
     if form.get("saved", "1") == "0":
         await run_in_threadpool(store.unsave_paper, user["id"], paper["id"])
     else:
-        await run_in_threadpool(store.save_papers, user["id"], [paper["id"]], _collection_name(form.get("collection")))
+        await run_in_threadpool(store.save_papers, user["id"], [paper["id"]], collection_name(form.get("collection")))
     return RedirectResponse(local_path(str(form.get("back", "")) or f"/papers/{paper['id']}"), status_code=303)
 
 
@@ -72,7 +65,7 @@ async def follow_form(request: Request, kind: FollowKind, name: Name):
     return RedirectResponse(local_path(str(form.get("back", "")) or back), status_code=303)
 
 
-def _collection_name(value) -> str:
+def collection_name(value) -> str:
     name = " ".join(str(value or "").split())[:80]
     return name or DEFAULT_COLLECTION
 
@@ -193,7 +186,7 @@ def collection_page(request: Request, key: CollectionKey):
 @router.post("/library/collections", include_in_schema=False)
 async def create_collection_form(request: Request):
     form, user = await _form_action(request)
-    name = _collection_name(form.get("name"))
+    name = collection_name(form.get("name"))
     try:
         await run_in_threadpool(request.app.state.store.create_collection, user["id"], name, form.get("public") == "1")
     except CollectionExists as exc:
@@ -209,7 +202,7 @@ async def update_collection_form(request: Request, key: CollectionKey):
     if form.get("delete") == "1":
         found = await run_in_threadpool(store.delete_collection, user["id"], key)
     else:
-        name = _collection_name(form.get("name")) if form.get("name") else None
+        name = collection_name(form.get("name")) if form.get("name") else None
         public = {"1": True, "0": False}.get(str(form.get("public", "")))
         try:
             found = await run_in_threadpool(lambda: store.update_collection(user["id"], key, name=name, public=public))
@@ -249,128 +242,6 @@ def library_page_response(request: Request, user: dict, status: int = 200, error
         nav=nav_links(latest_day(request)),
     )  # fmt: skip
     return html_response(request, body, status)
-
-
-# -- import and export ------------------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    """What an import did: papers already in the catalog, fetched from arXiv, found by title, and the
-    entries it could not place (with why)."""
-
-    collection: str
-    matched: list[str] = field(default_factory=list)
-    fetched: list[str] = field(default_factory=list)
-    by_title: list[str] = field(default_factory=list)
-    unplaced: list[dict] = field(default_factory=list)  # {"entry", "why"}
-    saved: int = 0
-
-
-def import_entries(request: Request, user: dict, data: bytes, filename: str | None, collection: str) -> Report:
-    """Read the file, find every entry's paper (the catalog, else arXiv, else by title in the catalog),
-    then save them all at once. InvalidLibraryFile before anything is stored; arXiv not answering is
-    an ArxivApiError, and nothing is stored either."""
-    entries = read_library(data, filename)
-    store, search, config = request.app.state.store, request.app.state.search, request.app.state.config
-    report = Report(collection)
-    with_id = [e for e in entries if e.arxiv_id]
-    known = {p["id"] for p in store.papers_by_ids([e.arxiv_id for e in with_id])} if with_id else set()
-    missing = list(dict.fromkeys(e.arxiv_id for e in with_id if e.arxiv_id not in known))
-    later = set(missing[MAX_FETCHED:])
-    missing = missing[:MAX_FETCHED]
-    fetched_records = []
-    if missing:
-        client = PoliteClient(min_interval=config.arxiv_min_interval, max_retries=2, timeout=30)
-        try:
-            fetched_records, _ = arxiv_api.fetch_papers(missing, url=config.arxiv_api_url, client=client)
-        finally:
-            client.close()
-    fetched = {r.id for r in fetched_records}
-    for entry in with_id:
-        if entry.arxiv_id in known:
-            report.matched.append(entry.arxiv_id)
-        elif entry.arxiv_id in fetched:
-            report.fetched.append(entry.arxiv_id)
-        elif entry.arxiv_id in later:
-            report.unplaced.append({"entry": entry.label, "why": f"not fetched yet: one import fetches at most {MAX_FETCHED} "
-                                                                "papers from arXiv; import the file again for the next ones"})
-        else:
-            report.unplaced.append({"entry": entry.label, "why": f"arXiv has no paper {entry.arxiv_id}"})
-    for entry in entries:
-        if entry.arxiv_id:
-            continue
-        paper = search.by_title(entry.title) if entry.title else None
-        if paper is not None:
-            report.by_title.append(paper["id"])
-        else:
-            why = "no arXiv id, and no paper in the catalog has this title" if entry.title else "no arXiv id and no title"
-            report.unplaced.append({"entry": entry.label, "why": why})
-    if fetched_records:
-        store.apply(fetched_records)
-        search.catch_up_soon()
-    ids = list(dict.fromkeys(report.matched + report.fetched + report.by_title))
-    if ids:
-        report.saved = store.save_papers(user["id"], ids, collection)
-    return report
-
-
-@router.post("/library/import", include_in_schema=False)
-async def import_form(request: Request):
-    form, user = await _form_action(request)
-    upload = form.get("file")
-    data, filename = (await upload.read(), upload.filename) if hasattr(upload, "read") else (b"", None)
-    if not data.strip():
-        data, filename = str(form.get("ids", "")).encode(), None
-    collection = _collection_name(form.get("collection"))
-    try:
-        report = await run_in_threadpool(import_entries, request, user, data, filename, collection)
-    except (InvalidLibraryFile, arxiv_api.ArxivApiError) as exc:
-        return await run_in_threadpool(library_page_response, request, user, 422 if isinstance(exc, InvalidLibraryFile) else 502,
-                                       f"Nothing was imported: {exc}")  # fmt: skip
-    return await run_in_threadpool(library_page_response, request, user, 200, None, asdict(report))
-
-
-class ImportRequest(BaseModel):
-    text: str = Field(max_length=5_000_000, description="The file's content: BibTeX, a Zotero CSV export, or arXiv ids or URLs, one per line.")
-    filename: str | None = Field(None, max_length=200, description="Its name, if any: `.bib`, `.csv` or `.txt` says the format.")
-    collection: CollectionName = Field(DEFAULT_COLLECTION, description="The collection to save into (made if need be).")
-
-
-@router.post("/api/library/import", tags=["library"], summary="Import references into your library (API token)",
-             responses=responses(ImportReport, 401, 413, 422, 502, description="What was found, fetched and could not be placed.",
-                                 e422="The file cannot be read: the message says where.", e502="arXiv did not answer: nothing was imported."))
-def import_api(request: Request, wanted: ImportRequest, user: dict = Depends(api_user)):
-    try:
-        report = import_entries(request, user, wanted.text.encode(), wanted.filename, wanted.collection)
-    except InvalidLibraryFile as exc:
-        raise HTTPException(422, str(exc)) from None
-    except arxiv_api.ArxivApiError as exc:
-        raise HTTPException(502, f"nothing was imported: {exc}") from None
-    return json_response(asdict(report))
-
-
-def _export(request: Request, user: dict, key: str | None) -> Response:
-    store = request.app.state.store
-    if key is None:
-        ids = store.library(user["id"])["saved"]
-    else:
-        collection = store.collection(key)
-        if collection is None or collection["user_id"] != user["id"]:
-            raise HTTPException(404, "no such collection")
-        ids = store.collection_papers(collection["id"], limit=100_000)
-    rows = {p["id"]: p for p in store.papers_by_ids(ids)}
-    return Response(to_bibtex(rows[i] for i in ids if i in rows), media_type="application/x-bibtex; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="library.bib"'})  # fmt: skip
-
-
-@router.get("/library/export.bib", include_in_schema=False)
-def export_bibtex(request: Request, collection: str | None = Query(None, max_length=40)):
-    """Every saved paper, or one collection's (its key), as BibTeX; for the session's reader or a token's."""
-    user = api_user(request) if request.headers.get("authorization") else current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/library", status_code=303)
-    return _export(request, user, collection)
 
 
 @router.get("/api/collections/{key}", tags=["library"], summary="A public collection, or one of yours (API token)",
