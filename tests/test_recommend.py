@@ -188,14 +188,14 @@ def test_eval_recs_table_and_bad_input(tmp_path):
 @pytest.mark.slow
 def test_eval_recs_reaches_the_targets_on_the_shared_set():
     """On all 303 test days, with the words alone (no embeddings): above arxiv-sanity's SVM in both modes.
-    The floors are what the model reaches (MRR 0.612 and 0.940), not yet the issue's targets (0.64, 0.95)."""
+    The floors are what the model reaches (MRR 0.631 and 0.940), not yet the issue's targets (0.64, 0.95)."""
     folder = shared_data("recs-hf-submitters")
     figures = {}
     for mode in ([], ["--without-authors"]):
         out = subprocess.run([*dailypapers_cmd(), "eval-recs", str(folder), "--no-vectors", "--json", *mode],
                              capture_output=True, text=True, check=True)  # fmt: skip
         figures[bool(mode)] = json.loads(out.stdout)
-    for hidden, floor in ((False, 0.93), (True, 0.60)):
+    for hidden, floor in ((False, 0.93), (True, 0.62)):
         ours, svm = figures[hidden]["recommender"], figures[hidden]["reference_svm"]
         assert ours["mrr"] >= floor
         if svm is not None:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -51,6 +52,46 @@ def terms(text: str) -> Counter:
     return Counter(ws + [f"{a} {b}" for a, b in zip(ws, ws[1:])])
 
 
+@lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A light plural stemmer ("models" and "model", "studies" and "study" match); other endings stay."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("sses"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("es") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def stemmed_terms(text: str) -> Counter:
+    """`terms` of a text with each word stemmed."""
+    ws = [stem(w) for w in words(text)]
+    return Counter(ws + [f"{a} {b}" for a, b in zip(ws, ws[1:])])
+
+
+_PAGES = re.compile(r"([a-z0-9-]+)\.github\.io\b")
+_REPOSITORY = re.compile(r"\b(github\.com|gitlab\.com|huggingface\.co)((?:/[a-z0-9_.-]+){1,2})")
+
+
+def links(text: str) -> set[str]:
+    """The code and model homes a text links to, by owner: "github.com/owner", "huggingface.co/owner",
+    "owner.github.io" (a team's project pages and repositories, which its papers keep citing)."""
+    text = text.lower()
+    if "github" not in text and "gitlab" not in text and "huggingface" not in text:
+        return set()
+    found = {f"{owner}.github.io" for owner in _PAGES.findall(text)}
+    for host, path in _REPOSITORY.findall(text):
+        parts = [x for x in path.split("/") if x]
+        if host == "huggingface.co" and parts[0] in ("datasets", "spaces", "models", "collections"):
+            parts = parts[1:]
+        if parts and parts[0] not in ("papers", "blog", "docs"):
+            found.add(f"{host}/{parts[0].rstrip('.')}")
+    return found
+
+
 def author_key(name: str) -> str:
     """A name as compared across papers: accents, case, dots and spacing do not matter."""
     name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
@@ -64,7 +105,7 @@ class Vocabulary:
     papers): a rare term weighs as an unseen one, which changes a paper's norm by a hair and keeps a
     reader's model small."""
 
-    def __init__(self, docs: Sequence[Counter], min_df: int = 1, always: Iterable[str] = ()):
+    def __init__(self, docs: Sequence[Counter], min_df: int = 1, always: Iterable[str] = (), idf_power: float = 1.0):
         df: Counter = Counter()
         for doc in docs:
             df.update(doc.keys())
@@ -73,8 +114,9 @@ class Vocabulary:
         self.ids = {t: i for i, t in enumerate(self.terms)}
         self.df = np.fromiter((df[t] for t in self.terms), np.int64, len(self.terms))
         # smooth idf, as scikit-learn's TfidfVectorizer; an unknown term weighs as one seen once
-        self.idf = (np.log((1 + len(docs)) / (1 + self.df)) + 1).astype(np.float32)
-        self.unseen_idf = float(np.float32(math.log((1 + len(docs)) / 2) + 1))
+        # (idf_power > 1 sharpens it: rare terms, such as a method's name, weigh more)
+        self.idf = ((np.log((1 + len(docs)) / (1 + self.df)) + 1) ** idf_power).astype(np.float32)
+        self.unseen_idf = float(np.float32((math.log((1 + len(docs)) / 2) + 1) ** idf_power))
 
     @classmethod
     def from_arrays(cls, terms: list[str], idf: np.ndarray, unseen_idf: float) -> Vocabulary:

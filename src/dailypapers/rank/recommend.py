@@ -9,6 +9,12 @@ centroid (0.55) do worse. The same is done with the sentence embeddings of the p
 query is what finds candidates in the vector index). Each part's score is put on the background's scale
 (z-score), so that the parts add up whatever the library's size.
 
+The words: title and abstract with the title counted twice, plurals stemmed, idf ** 1.5 (content only,
+303 tests: 0.612 -> 0.616 each for title, stemming and idf ** 1.5); and a candidate linking to a code or
+model home a saved paper links to (github.com/owner, owner.github.io, huggingface.co/owner) scores
+LINK_WEIGHT per shared one (0.612 -> 0.627; all together 0.631). Tried and left out: contrast against the
+day's candidates, nearest saved paper mixed in, clipping negative weights, version-less model names.
+
 Authors weigh most: a candidate scores, for each of its authors, the share of the saved papers that author
 is on (a reader's own name is on nearly all), plus one per followed author. Researchers mostly save their
 own and their colleagues' papers; content breaks ties and carries readers who save other people's work.
@@ -23,24 +29,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from .features import Rows, Vocabulary, author_key, terms
+from .features import Rows, Vocabulary, author_key, links, stemmed_terms
 
 AUTHOR_WEIGHT = 10.0  # per saved-paper share of an author, in background standard deviations of content
 FOLLOW_WEIGHT = 10.0  # a followed author or organization counts as an author on every saved paper
 DISMISSED_WEIGHT = 1.0  # the dismissed papers' centroid is subtracted with this weight
 VECTOR_WEIGHT = 1.0  # the embeddings' part against the words' part, when a paper has a vector
 MIN_DF = 3  # rarer background terms weigh as unseen ones (and are not stored)
+IDF_POWER = 1.5  # idf ** 1.5: a rare shared term (a method's or a model's name) says more than a common one
+LINK_WEIGHT = 5.0  # per code or model home (github.com/owner, owner.github.io) a saved paper links to too
 SKETCH = 32  # terms kept per saved paper, to name the closest saved papers
-CONTRAST = 0.0
-KNN = 0.0
-KNN_K = 1
-KNN_FULL = False
-CZ = False
-IDF_POWER = 1.0
-NB = 0.0
-TITLE = 0
-STEM = False
-TERMS_KEY = 0
 
 
 @dataclass
@@ -69,26 +67,13 @@ class Reasons:
     terms: list[str]  # the words that weigh most for it
 
 
-def _stem(w):
-    for suf, rep in (("ies", "y"), ("sses", "ss"), ("es", "e"), ("s", "")):
-        if w.endswith(suf) and len(w) > len(suf) + 2 and not w.endswith(("ss", "us", "is")):
-            return w[: -len(suf)] + rep
-    return w
-
-
 def paper_terms(paper: Paper):
-    t = terms(f"{paper.title}. {paper.abstract or ''}")
-    if TITLE:
-        tt = terms(paper.title)
-        for _ in range(TITLE):
-            t.update(tt)
-    if STEM:
-        from collections import Counter
-        out = Counter()
-        for k, c in t.items():
-            out[" ".join(_stem(w) for w in k.split(" "))] += c
-        t = out
-    return t
+    """Title and abstract, the title counted twice (it names the work), words stemmed (plurals)."""
+    return stemmed_terms(f"{paper.title}. {paper.abstract or ''}") + stemmed_terms(paper.title)
+
+
+def paper_links(paper: Paper) -> set[str]:
+    return links(f"{paper.title} {paper.abstract or ''}")
 
 
 def _centroid(vectors: list[np.ndarray], dim: int) -> np.ndarray:
@@ -107,22 +92,14 @@ def train(library: Library, background: Sequence[Paper], *, seed: int = 0) -> Re
     saved_docs = [paper_terms(p) for p in library.saved]
     dismissed_docs = [paper_terms(p) for p in library.dismissed]
     background_docs = [paper_terms(p) for p in background]
-    vocab = Vocabulary(background_docs + saved_docs + dismissed_docs, min_df=MIN_DF,
+    vocab = Vocabulary(background_docs + saved_docs + dismissed_docs, min_df=MIN_DF, idf_power=IDF_POWER,
                        always={t for doc in saved_docs + dismissed_docs for t in doc})  # fmt: skip
-    if IDF_POWER != 1.0:
-        vocab.idf = (vocab.idf ** IDF_POWER).astype(np.float32); vocab.unseen_idf = vocab.unseen_idf ** IDF_POWER
     saved, dismissed, rest = vocab.rows(saved_docs), vocab.rows(dismissed_docs), vocab.rows(background_docs)
 
     def mean(rows: Rows) -> np.ndarray:
         return rows.tdot(np.ones(len(rows), np.float32)) / max(len(rows), 1)
 
     weights = mean(saved) - mean(rest) - DISMISSED_WEIGHT * mean(dismissed)
-    if NB:
-        def dfs(rows):
-            return np.bincount(rows.indices, minlength=rows.width).astype(np.float32)
-        ps = (dfs(saved) + NB) / (len(saved) + 2 * NB)
-        pb = (dfs(rest) + NB) / (len(rest) + 2 * NB)
-        weights = (np.log(ps) - np.log(pb)).astype(np.float32)
     text = dict(terms=vocab.terms, idf=vocab.idf, weights=weights, unseen_idf=vocab.unseen_idf)
     text_mean, text_std = _scale(rest.dot(weights))
 
@@ -153,18 +130,12 @@ def train(library: Library, background: Sequence[Paper], *, seed: int = 0) -> Re
         ids, values = saved.row(n)
         top = np.argsort(-values, kind="stable")[:SKETCH]
         sketches.append((ids[top].tolist(), values[top].tolist()))
-    model = ReaderModel(
+    return ReaderModel(
         text=text, scales=[text_mean, text_std, vector_mean, vector_std, both_mean, both_std], query=query,
         author_shares=shares, followed_authors=sorted(library.authors), followed_organizations=sorted(library.organizations),
         saved_ids=[p.id for p in library.saved], saved_rows=sketches, saved_vectors=saved_vectors,
+        links=sorted(set().union(*(paper_links(p) for p in library.saved))),
     )  # fmt: skip
-    model._full = saved
-    if KNN:
-        sv = saved if KNN_FULL else Rows.of(sketches, rest.width)
-        sim = sv.gram(rest)
-        k = min(KNN_K, len(sv))
-        model._kscale = _scale(-np.sort(-sim, axis=0)[:k].mean(axis=0))
-    return model
 
 
 @dataclass
@@ -178,6 +149,7 @@ class ReaderModel:
     saved_ids: list[str]
     saved_rows: list[tuple[list[int], list[float]]]  # the saved papers' TF-IDF rows, to say which are closest
     saved_vectors: np.ndarray | None = None
+    links: list[str] = field(default_factory=list)  # code and model homes the saved papers link to
     _vocab: Vocabulary | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -197,30 +169,16 @@ class ReaderModel:
 
     def score(self, papers: Sequence[Paper]) -> np.ndarray:
         text_mean, text_std, vector_mean, vector_std, both_mean, both_std = self.scales
-        rows = self._rows(papers)
-        w = np.asarray(self.text["weights"], np.float32)
-        raw = rows.dot(w)
-        if CONTRAST and len(papers) > 1:
-            cm = rows.tdot(np.ones(len(rows), np.float32)) / len(rows)
-            raw = raw - CONTRAST * rows.dot(cm)
-        content = (raw - text_mean) / text_std
-        if KNN:
-            saved = self._full if KNN_FULL else Rows.of(self.saved_rows, rows.width)
-            sim = saved.gram(rows)  # saved x cand
-            k = min(KNN_K, len(saved))
-            top = -np.sort(-sim, axis=0)[:k].mean(axis=0)
-            km, ks = self._kscale
-            content = content + KNN * (top - km) / ks
-        if CZ and len(papers) > 1:
-            content = (content - content.mean()) / (content.std() or 1.0)
+        content = (self._rows(papers).dot(np.asarray(self.text["weights"], np.float32)) - text_mean) / text_std
         if self.query is not None:
             has = [n for n, p in enumerate(papers) if p.vector is not None]
             if has:
                 vectors = np.asarray([papers[n].vector for n in has], np.float32)
                 z = (vectors @ self.query - vector_mean) / vector_std
                 content[has] = (content[has] + VECTOR_WEIGHT * z - both_mean) / both_std
-        followed_keys = {author_key(a) for a in self.followed_authors}
-        return content + np.array([self._author_score(p, followed_keys) for p in papers], np.float32)
+        followed_keys, own_links = {author_key(a) for a in self.followed_authors}, set(self.links)
+        links = np.array([len(paper_links(p) & own_links) for p in papers], np.float32)
+        return content + LINK_WEIGHT * links + np.array([self._author_score(p, followed_keys) for p in papers], np.float32)
 
     def explain(self, paper: Paper, top: int = 3) -> Reasons:
         rows = self._rows([paper])
@@ -255,7 +213,7 @@ class ReaderModel:
         meta = dict(terms=self.text["terms"], unseen_idf=self.text["unseen_idf"], scales=self.scales,
                     author_shares=self.author_shares, followed_authors=self.followed_authors,
                     followed_organizations=self.followed_organizations, saved_ids=self.saved_ids,
-                    saved_row_lengths=[len(i) for i, _ in self.saved_rows])  # fmt: skip
+                    saved_row_lengths=[len(i) for i, _ in self.saved_rows], links=self.links)  # fmt: skip
         arrays = dict(
             meta=np.frombuffer(orjson.dumps(meta), np.uint8),
             idf=np.asarray(self.text["idf"], np.float32), weights=np.asarray(self.text["weights"], np.float32),
@@ -282,4 +240,5 @@ class ReaderModel:
             followed_authors=meta["followed_authors"], followed_organizations=meta["followed_organizations"],
             saved_ids=meta["saved_ids"], saved_rows=rows,
             saved_vectors=a["saved_vectors"].astype(np.float32) if "saved_vectors" in a else None,
+            links=meta.get("links", []),
         )  # fmt: skip
