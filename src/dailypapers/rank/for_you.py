@@ -75,7 +75,8 @@ class Recommender:
         saved = self._papers(self.store.papers_by_ids(library["saved"]))
         dismissed = self._papers(self.store.papers_by_ids(library["dismissed"]))
         mine = set(library["saved"]) | set(library["dismissed"])
-        background_ids = [i for i in self.store.random_paper_ids(BACKGROUND, seed=user_id) if i not in mine]
+        # the same sample for every reader: its words, cut once (rank/recommend.py), serve them all
+        background_ids = [i for i in self.store.random_paper_ids(BACKGROUND) if i not in mine]
         background = self._papers(self.store.papers_by_ids(background_ids))
         model = train(Library(saved, dismissed, frozenset(library["authors"]), frozenset(library["organizations"])),
                       background, seed=user_id)  # fmt: skip

@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import orjson
@@ -69,11 +70,22 @@ class Reasons:
 
 def paper_terms(paper: Paper):
     """Title and abstract, the title counted twice (it names the work), words stemmed (plurals)."""
-    return stemmed_terms(f"{paper.title}. {paper.abstract or ''}") + stemmed_terms(paper.title)
+    return _text_terms(paper.title, paper.abstract)
 
 
 def paper_links(paper: Paper) -> set[str]:
-    return links(f"{paper.title} {paper.abstract or ''}")
+    return _text_links(paper.title, paper.abstract)
+
+
+# Every reader's ranking of a day reads the same few dozen papers: their words are cut once per process.
+@lru_cache(maxsize=20_000)
+def _text_terms(title: str, abstract: str | None):
+    return stemmed_terms(f"{title}. {abstract or ''}") + stemmed_terms(title)
+
+
+@lru_cache(maxsize=20_000)
+def _text_links(title: str, abstract: str | None) -> frozenset[str]:
+    return frozenset(links(f"{title} {abstract or ''}"))
 
 
 def _centroid(vectors: list[np.ndarray], dim: int) -> np.ndarray:
