@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(BACKEND == "postgresql", reas
 
 
 @pytest.fixture
-def server():
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the databases' index folders, not the user's
     why = postgres.available()
     if why:
         if os.environ.get("DAILYPAPERS_REQUIRE_POSTGRES") == "1":
