@@ -78,8 +78,7 @@ class Recommender:
         # the same sample for every reader: its words, cut once (rank/recommend.py), serve them all
         background_ids = [i for i in self.store.random_paper_ids(BACKGROUND) if i not in mine]
         background = self._papers(self.store.papers_by_ids(background_ids))
-        model = train(Library(saved, dismissed, frozenset(library["authors"]), frozenset(library["organizations"])),
-                      background, seed=user_id)  # fmt: skip
+        model = train(Library(saved, dismissed, frozenset(library["authors"]), frozenset(library["organizations"])), background)
         if reader is not None:
             self.store.save_model(user_id, reader["library_version"], model.to_bytes())
         return model, library

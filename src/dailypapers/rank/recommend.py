@@ -96,9 +96,9 @@ def _scale(scores: np.ndarray) -> tuple[float, float]:
     return (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
 
 
-def train(library: Library, background: Sequence[Paper], *, seed: int = 0) -> ReaderModel:
-    """`background`: a sample of recent catalog papers, the reader's implicit negatives; it also gives the
-    words' document frequencies. `seed` is unused: training is deterministic."""
+def train(library: Library, background: Sequence[Paper]) -> ReaderModel:
+    """`background`: a sample of catalog papers, the reader's implicit negatives; it also gives the words'
+    document frequencies. Deterministic: the same library and background give the same model."""
     own = {p.id for p in library.saved} | {p.id for p in library.dismissed}
     background = [p for p in background if p.id not in own]
     saved_docs = [paper_terms(p) for p in library.saved]
