@@ -178,6 +178,11 @@ def test_collections_are_private_unless_public(site):
     feed = feedparser.parse(anyone.get(f"/collections/{key}.atom").content)
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [paper]
     assert dee.post(f"/library/collections/{key}", data={"csrf": dee.csrf, "public": "0"}).status_code == 404  # not hers
+    assert cy.post(f"/library/collections/{key}", data={"csrf": cy.csrf}).status_code == 303  # nothing asked: nothing changes
+    cy.post(f"/library/collections/{key}", data={"csrf": cy.csrf, "name": "shared reading"})
+    assert cy.post("/library/collections", data={"csrf": cy.csrf, "name": "shared reading"}).status_code == 422  # taken
+    cy.post(f"/library/collections/{key}", data={"csrf": cy.csrf, "delete": "1"})
+    assert dee.get(f"/collections/{key}").status_code == 404 and site.store.collections_of(site.store.login_candidate("cy")[0]["id"]) == []
 
 
 def test_import_fetches_matches_and_reports(site, tmp_path):

@@ -75,10 +75,12 @@ class LibraryQueries:
     def update_collection(self, user_id: int, key: str, *, name: str | None = None, public: bool | None = None) -> bool:
         """Rename it or make it public or private; False if the reader has no such collection."""
         values = {k: v for k, v in (("name", name), ("public", public)) if v is not None}
+        mine = (collections.c.user_id == user_id, collections.c.key == key)
         try:
             with self.writer.begin() as conn:
-                done = conn.execute(collections.update().where(collections.c.user_id == user_id, collections.c.key == key)
-                                    .values(**values)).rowcount  # fmt: skip
+                if not values:
+                    return conn.execute(sa.select(collections.c.id).where(*mine)).first() is not None
+                done = conn.execute(collections.update().where(*mine).values(**values)).rowcount
         except IntegrityError:
             raise CollectionExists(name) from None
         return bool(done)
