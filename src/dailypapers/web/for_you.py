@@ -24,6 +24,7 @@ from .serialize import hf_item
 router = APIRouter()
 VIEWS = {"day": "Today's feed", "week": "This week", "catalog": "From the whole catalog"}
 View = Literal["day", "week", "catalog"]
+CLOSE_ENOUGH = 0.7  # a saved paper is named as close if it is at least this similar as the closest one
 
 
 def recommendations(request: Request, user_id: int, view: str, limit: int) -> list[Recommendation]:
@@ -41,9 +42,12 @@ def recommendations(request: Request, user_id: int, view: str, limit: int) -> li
 def reasons_item(request: Request, found: Recommendation) -> dict:
     """The reasons, with the titles of the closest saved papers, for a person and for the API."""
     reasons = found.reasons
-    titles = {p["id"]: p["title"] for p in request.app.state.store.papers_by_ids([i for i, _ in reasons.closest])}
+    # the saved papers it is clearly closest to, not every saved paper it shares a word with
+    best = max((s for _, s in reasons.closest), default=0.0)
+    closest = [(i, s) for i, s in reasons.closest if s >= CLOSE_ENOUGH * best][:2]
+    titles = {p["id"]: p["title"] for p in request.app.state.store.papers_by_ids([i for i, _ in closest])}
     return {
-        "closest": [{"id": i, "title": titles.get(i, i), "similarity": round(float(s), 3)} for i, s in reasons.closest],
+        "closest": [{"id": i, "title": titles.get(i, i), "similarity": round(float(s), 3)} for i, s in closest],
         "authors": list(reasons.authors), "organization": reasons.organization, "terms": list(reasons.terms),
     }  # fmt: skip
 
