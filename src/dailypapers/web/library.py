@@ -40,7 +40,7 @@ async def _form_action(request: Request):
 @router.post("/papers/{paper_id:path}/save", include_in_schema=False)
 async def save_form(request: Request, paper_id: str):
     form, user = await _form_action(request)
-    paper = paper_or_404(request, paper_id)
+    paper = await run_in_threadpool(paper_or_404, request, paper_id)
     store = request.app.state.store
     if form.get("saved", "1") == "0":
         await run_in_threadpool(store.unsave_paper, user["id"], paper["id"])
@@ -52,7 +52,7 @@ async def save_form(request: Request, paper_id: str):
 @router.post("/papers/{paper_id:path}/dismiss", include_in_schema=False)
 async def dismiss_form(request: Request, paper_id: str):
     form, user = await _form_action(request)
-    paper = paper_or_404(request, paper_id)
+    paper = await run_in_threadpool(paper_or_404, request, paper_id)
     await run_in_threadpool(request.app.state.store.dismiss_paper, user["id"], paper["id"], form.get("dismissed", "1") != "0")
     return RedirectResponse(local_path(str(form.get("back", "")) or "/for-you"), status_code=303)
 
