@@ -15,7 +15,6 @@ Saved and dismissed papers are never recommended.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,7 +28,6 @@ NEIGHBOURS = 30
 BY_FOLLOW = 10  # the latest papers of each followed author and organization
 CANDIDATES_PER_SOURCE = 100  # from the model vector and from its heaviest words
 RECENT_DAYS = 365  # the catalog view: papers published in the last year of the catalog
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,7 +82,9 @@ class Recommender:
         return model, library
 
     def rank(self, user_id: int, candidates: list[dict], limit: int) -> list[Recommendation]:
-        model, library = self.model(user_id)
+        return self._rank(*self.model(user_id), candidates, limit)
+
+    def _rank(self, model: ReaderModel, library: dict, candidates: list[dict], limit: int) -> list[Recommendation]:
         mine = set(library["saved"]) | set(library["dismissed"])
         rows = [row for row in {row["id"]: row for row in candidates}.values() if row["id"] not in mine]
         if not rows:
@@ -122,7 +122,7 @@ class Recommender:
             pks += [p["pk"] for p in self.search.find("", mode="lexical", sort="date", limit=BY_FOLLOW, organization=name).papers]
         rows = [row for row in self.store.papers_by_pk(list(dict.fromkeys(pks)))
                 if since is None or (row.get("published_at") or "")[:10] >= since]  # fmt: skip
-        return self.rank(user_id, rows, limit)
+        return self._rank(model, library, rows, limit)
 
     def _recent_since(self) -> str | None:
         latest = self.store.latest_day()

@@ -171,8 +171,9 @@ def collection_feed(request: Request, key: CollectionKey, fmt: str):
 def collection_page(request: Request, key: CollectionKey):
     collection = _visible_collection(request, key, current_user(request))
     store = request.app.state.store
-    rows = {p["id"]: p for p in store.papers_by_ids(store.collection_papers(collection["id"]))}
-    ordered = [rows[i] for i in store.collection_papers(collection["id"]) if i in rows]
+    ids = store.collection_papers(collection["id"])
+    rows = {p["id"]: p for p in store.papers_by_ids(ids)}
+    ordered = [rows[i] for i in ids if i in rows]
     feeds = [{"type": MEDIA[f], "href": f"/collections/{key}.{f}", "label": f.upper() if f == "rss" else "Atom"} for f in MEDIA]
     body = render_page(
         request, "daily.html", view="collection", section="library", kicker=f"Collection of {collection['username']}",
