@@ -44,6 +44,11 @@ MODEL_LOAD_WAIT_S = 60.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _title_key(text: str) -> str:
+    """A title as compared with another: its words, lower-cased (punctuation and spacing aside)."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
 def default_index_dir(url: str) -> Path:
     """Beside a SQLite file (`papers.db` -> `papers.db-index/`). For a database server the indexes belong to
     this host, not to the database: they are a cache, rebuilt from the store, in
@@ -201,9 +206,9 @@ class Search:
         except InvalidRecord:
             exact = None
         if exact is None and lexical_pks:
-            wanted = " ".join(_WORD.findall(text.lower()))
+            wanted = _title_key(text)
             for paper in self.store.papers_by_pk(lexical_pks[:3]):
-                if wanted and " ".join(_WORD.findall(paper["title"].lower())) == wanted:
+                if wanted and _title_key(paper["title"]) == wanted:
                     exact = paper["pk"]
                     break
         if exact is None:
@@ -212,11 +217,11 @@ class Search:
 
     def by_title(self, title: str) -> dict | None:
         """The paper whose title is `title` (the same words, case aside), found through the keyword index."""
-        wanted = " ".join(_WORD.findall(title.lower()))
+        wanted = _title_key(title)
         if not wanted:
             return None
-        pks = self.keyword.search(query.parse(" ".join(_WORD.findall(title))), 5, 0, "relevance")
-        return next((p for p in self.store.papers_by_pk(pks) if " ".join(_WORD.findall(p["title"].lower())) == wanted), None)
+        pks = self.keyword.search(query.parse(wanted), 5, 0, "relevance")
+        return next((p for p in self.store.papers_by_pk(pks) if _title_key(p["title"]) == wanted), None)
 
     def similar(self, paper: dict, *, limit: int = 8) -> list[dict]:
         """Related papers: the nearest embeddings when the model has embedded this paper; else those

@@ -1,6 +1,7 @@
 """What keeps one server process safe from the network: a limit on request bodies, a refusal of text no
-database can hold, a deadline for request headers, and uvicorn's options. In production a reverse proxy stands in front (deploy/nginx.conf, with
-its own timeouts and body limit); these hold when the server is reached directly too.
+database can hold, a deadline for request headers, and uvicorn's options. In production a reverse proxy
+stands in front (deploy/nginx.conf, with its own timeouts and body limit); these hold when the server is
+reached directly too.
 """
 
 from __future__ import annotations
