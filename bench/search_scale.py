@@ -82,7 +82,7 @@ def build(workdir: Path, papers: int, embed_real: int) -> None:
     from dailypapers.ingest.runner import Runner
     from dailypapers.search import Search, lexical
     from dailypapers.search.embed import model_key, paper_text, text_hash
-    from dailypapers.search.encoder import Encoder
+    from dailypapers.search.encoder import load_encoder
     from dailypapers.search.vectors import quantize
     from dailypapers.store import Store
 
@@ -100,7 +100,7 @@ def build(workdir: Path, papers: int, embed_real: int) -> None:
     store.apply(batch)
     print(f"catalog: {store.count_papers():,} papers in {time.perf_counter() - started:.0f} s", flush=True)
 
-    encoder = Encoder.load()
+    encoder = load_encoder()
     search = Search(store, encoder=encoder)
     started = time.perf_counter()
     lexical.refresh(store, search.keyword)
@@ -424,14 +424,14 @@ def build_pg(workdir: Path, args) -> None:
 
 
 def measure_pg(workdir: Path, args) -> None:
-    from dailypapers.search.encoder import Encoder
+    from dailypapers.search.encoder import load_encoder
     from dailypapers.search.fusion import FUSE_DEPTH, fuse
 
     cluster = pg_cluster(workdir, args).start()
     try:
         started = time.perf_counter()
         conn = cluster.connect()
-        encoder = Encoder.load()
+        encoder = load_encoder()
         encoder.encode(["warming up the model"])
         pool = ThreadPoolExecutor(1)
         print(f"PostgreSQL {server_info(conn)}; client ready in {time.perf_counter() - started:.1f} s")
@@ -439,16 +439,17 @@ def measure_pg(workdir: Path, args) -> None:
         vectors = {text: encoder.encode([text])[0] for text in texts}  # vector queries time the database alone
 
         def keyword(text: str, tsquery: str, limit: int) -> list:
-            return conn.execute(f"SELECT pk, id, title FROM papers, (SELECT {tsquery} AS q) query WHERE tsv @@ q "
-                                f"ORDER BY ts_rank_cd(tsv, q) DESC LIMIT %s", (text, limit)).fetchall()  # fmt: skip
+            return conn.execute(f"SELECT pk, id, title, ts_rank_cd(tsv, q) FROM papers, (SELECT {tsquery} AS q) query "
+                                f"WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) DESC LIMIT %s", (text, limit)).fetchall()  # fmt: skip
 
         def vector(v: np.ndarray, limit: int) -> list:
-            return conn.execute("SELECT pk, id, title FROM papers ORDER BY embedding <=> %s LIMIT %s", (v, limit)).fetchall()
+            return conn.execute("SELECT pk, id, title, 1 - (embedding <=> %s) FROM papers ORDER BY embedding <=> %s LIMIT %s",
+                                (v, v, limit)).fetchall()  # fmt: skip
 
         def hybrid(text: str, tsquery: str, limit: int = 20) -> list:
             pending = pool.submit(lambda: encoder.encode([text])[0])  # as Search.find: embedding while the keyword query runs
-            lexical = [r[0] for r in keyword(text, tsquery, FUSE_DEPTH)]
-            semantic = [r[0] for r in vector(pending.result(), FUSE_DEPTH)]
+            lexical = [(r[0], r[3]) for r in keyword(text, tsquery, FUSE_DEPTH)]
+            semantic = [(r[0], r[3]) for r in vector(pending.result(), FUSE_DEPTH)]
             ranked = fuse(lexical, semantic)[:limit]
             found = {r[0]: r for r in conn.execute("SELECT pk, id, title, abstract FROM papers WHERE pk = ANY(%s)", (ranked,))}
             return [found[pk] for pk in ranked]

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from dailypapers.ingest import demo
 from dailypapers.search.embed import model_key, paper_text, text_hash
-from dailypapers.search.encoder import Encoder
+from dailypapers.search.encoder import load_encoder
 from dailypapers.search.vectors import quantize
 from dailypapers.store import Store
 
@@ -36,7 +36,7 @@ def demo_texts(model: str) -> dict[str, str]:
 
 
 def main() -> None:
-    encoder = Encoder.load()
+    encoder = load_encoder()
     papers = demo_texts(model_key(encoder))
     ids = sorted(papers)
     texts = [papers[i] for i in ids]

@@ -52,7 +52,7 @@ def test_search_command(demo_db):
     result = CliRunner().invoke(main, ["--db", str(demo_db), "search", "diffusion video", "--limit", "3", "--mode", "lexical"])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 3
     assert all("diffusion" in line.lower() or "video" in line.lower() for line in result.stdout.splitlines())
-    assert CliRunner().invoke(main, ["--db", str(demo_db), "search", "x" * 251]).exit_code == 2
+    assert CliRunner().invoke(main, ["--db", str(demo_db), "search", "x" * 1001]).exit_code == 2
 
 
 def test_migrations_match_the_schema(tmp_path):

@@ -1,12 +1,14 @@
-"""`dailypapers eval`: the metrics, and search quality on SciFact against a reference BM25."""
+"""`dailypapers eval`: the metrics, --max-docs subsets, and search quality on SciFact against a reference BM25."""
 
 import json
 import math
 
 import pytest
+from click.testing import CliRunner
 from conftest import run_cli
 
-from dailypapers.search.evaluate import mrr_at, ndcg_at, recall_at
+from dailypapers.cli import main
+from dailypapers.search.evaluate import load, mrr_at, ndcg_at, recall_at
 
 
 def test_metrics_on_hand_checked_rankings():
@@ -32,3 +34,41 @@ def test_a_folder_that_is_not_beir_is_a_clear_error(tmp_path):
     (tmp_path / "corpus.jsonl").write_text('{"_id": "1", "title": "t", "text": "x"}\n')
     result = run_cli("eval", str(tmp_path))
     assert result.returncode == 1 and "queries.jsonl is missing" in result.stderr
+
+
+def write_beir(folder, doc_ids, qrels):
+    """A small BEIR folder: one document per id (corpus in the order given), one query per qrels key."""
+    (folder / "qrels").mkdir(parents=True)
+    docs = [{"_id": d, "title": f"paper {d}", "text": f"words of paper {d} about topic{d}"} for d in doc_ids]
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": f"topic{q}"}) + "\n" for q in qrels))
+    rows = [f"{q}\t{d}\t1\n" for q, judged in qrels.items() for d in judged]
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(rows))
+
+
+def test_max_docs_keeps_the_judged_documents_and_fills_up_deterministically(tmp_path):
+    ids = [str(n) for n in range(40)]
+    qrels = {"7": ["7"], "30": ["30", "31"]}
+    write_beir(tmp_path / "a", ids, qrels)
+    write_beir(tmp_path / "b", ids[::-1], qrels)  # the same corpus in another file order
+    small = load(tmp_path / "a", max_docs=10)
+    assert len(small.doc_ids) == 10 and {"7", "30", "31"} <= set(small.doc_ids)
+    assert small.doc_ids == sorted(small.doc_ids, key=int)  # kept in corpus order, with their own texts
+    assert all(text.endswith(f"topic{d}") for d, text in zip(small.doc_ids, small.texts))
+    assert set(load(tmp_path / "b", max_docs=10).doc_ids) == set(small.doc_ids)  # chosen by id, not by position
+    assert set(small.doc_ids) <= set(load(tmp_path / "a", max_docs=11).doc_ids)
+    # the filling is not simply the first (or last) documents of the file
+    assert set(small.doc_ids) - {"7", "30", "31"} not in ({str(n) for n in range(7)}, {str(n) for n in range(33, 40)})
+    assert set(load(tmp_path / "a", max_docs=2).doc_ids) == {"7", "30", "31"}  # never fewer than the judged ones
+    assert load(tmp_path / "a", max_docs=40).doc_ids == ids and load(tmp_path / "a", max_docs=1000).doc_ids == ids
+    assert small.queries == load(tmp_path / "a").queries
+
+
+def test_eval_max_docs_on_the_command_line(tmp_path):
+    write_beir(tmp_path, [str(n) for n in range(30)], {"3": ["3"], "12": ["12"]})
+    result = run_cli("eval", str(tmp_path), "--mode", "lexical", "--json", "--max-docs", "5")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["lexical"]["ndcg@10"] == 1.0  # "topicN" is in paper N alone
+    for bad in ("0", "-3", "many"):
+        result = CliRunner().invoke(main, ["eval", str(tmp_path), "--mode", "lexical", "--max-docs", bad])
+        assert result.exit_code == 2 and "Invalid value for '--max-docs'" in result.output

@@ -164,7 +164,7 @@ def test_search_feed_errors(live_demo):
                          ("/feeds/authors/--.rss", {})]:  # fmt: skip
         response = httpx.get(f"{live_demo.url}{path}", params=params)
         assert response.status_code == 422 and "nothing to search for" in response.json()["error"]
-    assert httpx.get(f"{live_demo.url}/feeds/search.rss", params={"q": "x" * 251}).status_code == 422
+    assert httpx.get(f"{live_demo.url}/feeds/search.rss", params={"q": "x" * 1001}).status_code == 422
     for path in ("/feeds/search.json", "/feeds/authors/Hao Li.txt", "/feeds/organizations/google.xml"):
         response = httpx.get(f"{live_demo.url}{path}", params={"q": "x"})
         assert response.status_code == 404 and response.headers["content-type"].startswith("application/json")

@@ -346,7 +346,7 @@ def test_unknown_paper_is_a_404_page(client):
 @pytest.mark.parametrize(
     "url",
     ["/papers/date/2025-02-30", "/papers/week/2025-W60", "/papers/month/2025-13", "/papers/date/yesterday",
-     "/search?q=" + "x" * 251, "/?sort=best", "/papers/week/2025-W09?p=-1", "/?p=lots"],  # fmt: skip
+     "/search?q=" + "x" * 1001, "/?sort=best", "/papers/week/2025-W09?p=-1", "/?p=lots"],  # fmt: skip
 )
 def test_invalid_parameters_are_422_pages(client, url):
     response = client.get(url, headers=HTML)
@@ -359,8 +359,9 @@ def test_invalid_parameters_are_422_pages(client, url):
     assert client.get(url).status_code == 422
 
 
-def test_search_limit_is_250_characters(client):
-    assert client.get("/search", params={"q": "x" * 250}).status_code == 200
+def test_search_takes_a_pasted_paragraph_up_to_1000_characters(client):
+    assert client.get("/search", params={"q": "x" * 1000}).status_code == 200
+    assert client.get("/search", params={"q": "x" * 1001}).status_code == 422
 
 
 # -- search ----------------------------------------------------------------------------------------------------

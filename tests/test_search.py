@@ -85,6 +85,19 @@ def test_any_word_matches_and_papers_matching_more_words_rank_first(store, searc
     assert sorted(ids(search, "sparse reward quantum")) == ["2601.00001", "2601.00002"]
 
 
+def test_every_sentence_of_a_long_query_counts(store, search):
+    store.apply([
+        paper("2601.00041", "Planning with learned world models",
+              abstract="The agent plans in a latent space, and its model learns from pixels with a reconstruction loss."),
+        paper("2601.00042", "Plasma control", abstract="A controller for a tokamak."),
+    ])  # fmt: skip
+    search.refresh()
+    text = ("I remember a paper on planning with learned world models. The agent plans in a latent space and the "
+            "model is trained from pixels with a reconstruction loss. It was tested on a tokamak.")  # fmt: skip
+    assert text.split().index("tokamak.") >= 32  # past where long queries used to be cut
+    assert ids(search, text) == ["2601.00041", "2601.00042"]
+
+
 def test_title_outweighs_authors_which_outweigh_the_abstract(store, search):
     filler = "We report experiments on several standard benchmarks and compare with strong baselines."
     store.apply([

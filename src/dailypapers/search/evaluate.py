@@ -9,6 +9,7 @@ change to the engine can be judged against a fixed yardstick.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 from collections import defaultdict
@@ -36,7 +37,8 @@ class Benchmark:
     qrels: dict[str, dict[str, int]]
 
 
-def load(folder: Path, split: str = "test") -> Benchmark:
+def load(folder: Path, split: str = "test", max_docs: int | None = None) -> Benchmark:
+    """The split's judged queries and the corpus; with `max_docs`, a subset of it (see `subset`)."""
     qrels_file = folder / "qrels" / f"{split}.tsv"
     for needed in (folder / "corpus.jsonl", folder / "queries.jsonl", qrels_file):
         if not needed.exists():
@@ -58,7 +60,22 @@ def load(folder: Path, split: str = "test") -> Benchmark:
             qrels[query_id][doc_id] = int(score)
     with open(folder / "queries.jsonl", "rb") as fh:
         queries = {str(q["_id"]): q["text"] for q in map(orjson.loads, fh) if str(q["_id"]) in qrels}
-    return Benchmark(doc_ids, titles, texts, queries, dict(qrels))
+    bench = Benchmark(doc_ids, titles, texts, queries, dict(qrels))
+    return subset(bench, max_docs) if max_docs is not None else bench
+
+
+def subset(bench: Benchmark, max_docs: int) -> Benchmark:
+    """`max_docs` documents: every judged one, then the others in the order of a hash of their id, so the
+    same corpus always gives the same subset whatever its file order (never fewer than the judged ones).
+    The kept documents stay in corpus order."""
+    if max_docs < 1:
+        raise ValueError(f"max_docs must be at least 1, not {max_docs}")
+    judged = {doc for relevant in bench.qrels.values() for doc in relevant} & set(bench.doc_ids)
+    others = sorted(set(bench.doc_ids) - judged, key=lambda doc: (hashlib.sha256(doc.encode()).digest(), doc))
+    keep = judged.union(others[: max(max_docs - len(judged), 0)])
+    rows = [n for n, doc in enumerate(bench.doc_ids) if doc in keep]
+    return Benchmark([bench.doc_ids[n] for n in rows], [bench.titles[n] for n in rows], [bench.texts[n] for n in rows],
+                     bench.queries, bench.qrels)  # fmt: skip
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -89,12 +106,15 @@ def score(bench: Benchmark, retrieve: Callable[[str], list[str]]) -> dict[str, f
     return {name: round(value / max(len(bench.queries), 1), 4) for name, value in totals.items()}
 
 
-def lexical_retriever(bench: Benchmark, folder: Path) -> Callable[[str], list[str]]:
+Retriever = Callable[[str], list[tuple[str, float]]]  # query -> (doc id, score), best first
+
+
+def lexical_retriever(bench: Benchmark, folder: Path) -> Retriever:
     index = lexical.KeywordIndex(folder / "keyword", "evaluation")
     docs = [lexical.IndexDoc(n, title, "", text) for n, (title, text) in enumerate(zip(bench.titles, bench.texts))]
     index.replace(docs, known_new=True)
     # Benchmark queries are plain text: their quotes and dashes are not search syntax.
-    return lambda text: [bench.doc_ids[pk] for pk in index.search(Query(words=lexical.query_terms(text)), DEPTH)]
+    return lambda text: [(bench.doc_ids[pk], score) for pk, score in index.scored(Query(words=lexical.query_terms(text)), DEPTH)]
 
 
 def reference_retriever(bench: Benchmark) -> Callable[[str], list[str]] | None:
@@ -114,7 +134,7 @@ def reference_retriever(bench: Benchmark) -> Callable[[str], list[str]] | None:
     return retrieve
 
 
-def semantic_retriever(bench: Benchmark, encoder, cache: Path | None = None, progress=None) -> Callable[[str], list[str]]:
+def semantic_retriever(bench: Benchmark, encoder, cache: Path | None = None, progress=None) -> Retriever:
     """Nearest documents by cosine of the encoder's embeddings (title. text, as papers are embedded).
 
     Embedding a corpus takes minutes on a CPU: with `cache`, the vectors are kept in that folder under
@@ -135,10 +155,10 @@ def semantic_retriever(bench: Benchmark, encoder, cache: Path | None = None, pro
             path.parent.mkdir(parents=True, exist_ok=True)
             np.save(path, matrix)
 
-    def retrieve(text: str) -> list[str]:
+    def retrieve(text: str) -> list[tuple[str, float]]:
         scores = matrix @ encoder.encode([text])[0]
-        top = np.argsort(-scores)[:DEPTH]
-        return [bench.doc_ids[i] for i in top]
+        top = np.argsort(-scores, kind="stable")[:DEPTH]
+        return [(bench.doc_ids[i], float(scores[i])) for i in top]
 
     return retrieve
 
@@ -146,21 +166,22 @@ def semantic_retriever(bench: Benchmark, encoder, cache: Path | None = None, pro
 MODES = ("lexical", "semantic", "hybrid")
 
 
-def evaluate(folder: Path, split: str = "test", modes: tuple[str, ...] = MODES, encoder=None,
-             cache: Path | None = None, progress=None) -> dict[str, dict[str, float] | None]:  # fmt: skip
+def evaluate(folder: Path, split: str = "test", modes: tuple[str, ...] = MODES, encoder=None, cache: Path | None = None,
+             progress=None, max_docs: int | None = None) -> dict[str, dict[str, float] | None]:  # fmt: skip
     """Figures per mode, plus "reference_bm25" (None when bm25s is not installed). Semantic and hybrid
-    need `encoder`; hybrid fuses the lexical and semantic rankings exactly as the site does."""
-    bench = load(folder, split)
+    need `encoder`; hybrid fuses the lexical and semantic rankings exactly as the site does. `max_docs`
+    scores on a subset of the corpus (see `subset`)."""
+    bench = load(folder, split, max_docs)
     results: dict[str, dict[str, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="dailypapers-eval-") as scratch:
-        retrievers = {}
+        scored: dict[str, Retriever] = {}
         if {"lexical", "hybrid"} & set(modes):
-            retrievers["lexical"] = lexical_retriever(bench, Path(scratch))
+            scored["lexical"] = lexical_retriever(bench, Path(scratch))
         if {"semantic", "hybrid"} & set(modes):
-            retrievers["semantic"] = semantic_retriever(bench, encoder, cache, progress)
+            scored["semantic"] = semantic_retriever(bench, encoder, cache, progress)
+        retrievers = {mode: (lambda text, r=r: [doc for doc, _ in r(text)]) for mode, r in scored.items()}
         if "hybrid" in modes:
-            lexical_ranks, semantic_ranks = retrievers["lexical"], retrievers["semantic"]
-            retrievers["hybrid"] = lambda text: fuse(lexical_ranks(text), semantic_ranks(text))
+            retrievers["hybrid"] = lambda text: fuse(scored["lexical"](text), scored["semantic"](text))
         for mode in modes:
             results[mode] = score(bench, retrievers[mode])
     reference = reference_retriever(bench)

@@ -1,21 +1,53 @@
-"""Reciprocal-rank fusion: how hybrid search combines the lexical and the semantic ranking.
+"""How hybrid search fuses the keyword and the meaning ranking: by score, leaning on the side that is sure.
 
-score(paper) = Σ over the rankings that hold it of 1 / (RRF_K + rank), rank counted from 1; each ranking
-contributes its top FUSE_DEPTH. Ranks, not scores, are fused: BM25 scores and cosine similarities are on
-scales that do not compare.
+Each side's top FUSE_DEPTH scores are scaled to [0, 1] over that list (BM25 and cosine similarity are on
+scales that do not compare), and a paper scores `w * keyword + (1 - w) * meaning`, 0 on a side that did
+not find it. The keyword weight `w` grows with how far the best keyword score stands above the next one
+(`keyword_weight`): a pasted sentence or an exact title gives one paper a BM25 score well above the
+rest, and that paper stays first; a vague question gives a flat keyword list, and meaning decides.
+
+Reciprocal-rank fusion, used before, kept ranks and threw the scores away: a paper that BM25 scored twice
+as high as the next counted as much as a narrow lead, and semantic near-misses pulled it down (known-item
+queries: keyword MRR@10 0.99, fused 0.86). Measured with `dailypapers eval` (README, "Measuring search
+quality").
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-RRF_K = 60
-FUSE_DEPTH = 50
+FUSE_DEPTH = 50  # results read from each side
+BASE_WEIGHT = 0.4  # the keyword side's weight when its two best scores tie
+LEAD_WEIGHT = 1.0  # added per unit of the keyword side's relative lead, (s1 - s2) / s1
+MAX_WEIGHT = 0.9  # meaning always counts for something
+
+Scored = Sequence[tuple[Hashable, float]]
 
 
-def fuse(*rankings: Sequence[Hashable], k: int = RRF_K, depth: int = FUSE_DEPTH) -> list:
-    scores: dict = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking[:depth], start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda item: -scores[item])
+def keyword_weight(keyword: Scored) -> float:
+    if not keyword:
+        return 0.0
+    best = keyword[0][1]
+    lead = (best - keyword[1][1]) / best if len(keyword) > 1 and best > 0 else 1.0
+    return min(BASE_WEIGHT + LEAD_WEIGHT * lead, MAX_WEIGHT)
+
+
+def _scaled(scored: Scored) -> dict:
+    """Scores scaled so that the best is 1 and the FUSE_DEPTH-th is 0, as are deeper ones (read for a later
+    page): the first page's order does not depend on how deep the lists were read."""
+    if not scored:
+        return {}
+    high, low = scored[0][1], scored[:FUSE_DEPTH][-1][1]
+    if high <= low:
+        return {item: 1.0 for item, _ in scored[:FUSE_DEPTH]}
+    return {item: max((score - low) / (high - low), 0.0) for item, score in scored}
+
+
+def fuse(keyword: Scored, meaning: Scored) -> list:
+    """Items of both (item, score) lists, each best first, in fused order (ties: keyword rank, then meaning)."""
+    weight = keyword_weight(keyword)
+    a, b = _scaled(keyword), _scaled(meaning)
+    first: dict = {}
+    for n, (item, _) in enumerate([*keyword, *meaning]):
+        first.setdefault(item, n)
+    return sorted(first, key=lambda item: (-(weight * a.get(item, 0.0) + (1 - weight) * b.get(item, 0.0)), first[item]))

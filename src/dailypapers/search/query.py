@@ -22,7 +22,8 @@ FIELDS = {"author", "cat", "org", "from", "to"}
 _PART = re.compile(r'(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))')
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DAY = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
-MAX_PARTS = 32
+MAX_CHARS = 1000  # a search's length: a pasted abstract sentence, or a question of a few sentences
+MAX_PARTS = 128  # words, phrases and filters read: a pasted paragraph's last sentences count too (lexical.MAX_TERMS)
 
 
 @dataclass

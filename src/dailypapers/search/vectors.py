@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import onnxruntime  # noqa: F401  (before usearch: loaded after it, onnxruntime crashes creating a session)
 from usearch.index import Index
 
 from .folder import DerivedFolder

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from ..search.query import day_bound
 from . import periods
 from .cache import Body, cached, respond
-from .common import LATEST_DAY_KEY, json_response, paper_or_404
+from .common import LATEST_DAY_KEY, MAX_QUERY, json_response, paper_or_404
 from .models import Comment, PaperItem, header, responses
 from .serialize import comment_item, hf_item, to_markdown
 
@@ -80,8 +80,8 @@ def search_filters(
                 "X-Search-Note": header("Why the mode that ran differs from the one asked for.", required=False)}))  # fmt: skip
 def search_papers(
     request: Request,
-    q: str = Query("", max_length=250, description='Words, "exact phrases", -excluded, author:, cat:, org:, '
-                   "from:, to: (see the README). At most 250 characters."),  # fmt: skip
+    q: str = Query("", max_length=MAX_QUERY, description='Words, "exact phrases", -excluded, author:, cat:, org:, '
+                   f"from:, to: (see the README). At most {MAX_QUERY} characters."),  # fmt: skip
     limit: int = Query(50, ge=1, le=120, description="Results, 1–120."),
     sort: Literal["relevance", "date", "upvotes"] = Query("relevance", description="relevance, date (newest first) or upvotes."),
     mode: Literal["hybrid", "lexical", "semantic"] = Query(

@@ -11,6 +11,7 @@ import orjson
 from fastapi import HTTPException, Path, Request, Response
 
 from ..records import InvalidRecord, normalize_id
+from ..search.query import MAX_CHARS
 from . import periods
 from .auth import current_user
 from .cache import Body, respond
@@ -23,6 +24,7 @@ Name = Annotated[str, Path(min_length=1, max_length=200)]  # an author's or orga
 LATEST_DAY_KEY = ("latest-day",)
 FEED_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
 FEED_PARAMS = {"day": "date", "week": "week", "month": "month"}
+MAX_QUERY = MAX_CHARS
 
 
 class JSONBytes(Response):

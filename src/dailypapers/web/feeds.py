@@ -14,7 +14,7 @@ from ..records import NOT_XML, xml_safe  # NOT_XML: the characters XML 1.0 canno
 from ..search.query import parse
 from . import periods
 from .api import resolve_period, search_filters
-from .common import Name, latest_day
+from .common import MAX_QUERY, Name, latest_day
 from .models import FEED_MEDIA, responses
 from .cache import Body, respond
 from .serialize import submitted_at
@@ -166,7 +166,7 @@ def _search_feed(request: Request, fmt: str, text: str, filters: dict, title: st
 def search_feed(
     request: Request,
     fmt: str,
-    q: str = Query("", max_length=250, description="The search, in the search syntax (see the README). At most 250 characters."),
+    q: str = Query("", max_length=MAX_QUERY, description=f"The search, in the search syntax (see the README). At most {MAX_QUERY} characters."),
     filters: dict = Depends(search_filters),
 ):
     text = " ".join(q.split())

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..search.query import parse as parse_query
 from . import periods
-from .common import (LATEST_DAY_KEY, error_page, feed_links, html_response, latest_day, month_of, nav_links,
+from .common import (LATEST_DAY_KEY, MAX_QUERY, error_page, feed_links, html_response, latest_day, month_of, nav_links,
                      paper_or_404, period_feeds, period_url, render_page)
 from .auth import SESSION_COOKIE, current_user
 from .cache import Body, cached
@@ -34,7 +34,6 @@ router = APIRouter()
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
-MAX_QUERY = 250
 EXCERPT_CHARS = 280
 RELATED = 8  # related papers on a paper page
 SORTS = {"upvotes": "Most upvoted", "trending": "Trending", "publishedAt": "Latest"}
