@@ -20,7 +20,7 @@ def test_a_flat_keyword_list_lets_meaning_decide():
 
 
 def test_papers_found_by_both_sides_beat_those_found_by_one():
-    keyword = [("words", 10.0), ("both", 9.5)] + [(f"k{n}", 5.0 - n * 0.2) for n in range(20)]
+    keyword = [("words", 10.0), ("both", 9.5)] + [(f"k{n}", 9.0 - n * 0.2) for n in range(20)]
     meaning = [("meaning", 0.81), ("both", 0.80)] + [(f"m{n}", 0.5 - n * 0.01) for n in range(20)]
     assert fuse(keyword, meaning)[0] == "both"
 
