@@ -72,3 +72,12 @@ def test_eval_max_docs_on_the_command_line(tmp_path):
     for bad in ("0", "-3", "many"):
         result = CliRunner().invoke(main, ["eval", str(tmp_path), "--mode", "lexical", "--max-docs", bad])
         assert result.exit_code == 2 and "Invalid value for '--max-docs'" in result.output
+
+
+def test_scifact_hybrid_beats_its_better_half(scifact_dir, tmp_path):
+    # A subset that keeps every judged document, so the corpus embeds in about a minute here.
+    result = run_cli("eval", str(scifact_dir), "--max-docs", "1000", "--json", "--cache", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    figures = {mode: f["ndcg@10"] for mode, f in json.loads(result.stdout).items()}
+    assert figures["hybrid"] >= max(figures["lexical"], figures["semantic"]) + 0.01, figures
+    assert figures["lexical"] >= figures["reference_bm25"] - 0.005, figures
