@@ -504,3 +504,26 @@ def test_pages_over_real_http(live_demo):
         assert len(page.cards) >= 10
         assert http.get(page.cards[0]["href"]).status_code == 200
         assert http.get("/papers/month/2025-13", headers=HTML).status_code == 422
+
+
+def test_logged_out_the_upvote_button_leads_to_log_in_and_back(client, latest):
+    page = get_page(client, f"/papers/date/{latest}")
+    assert page.cards
+    for card in page.cards:
+        (vote,) = [link for link in card["links"] if "vote-login" in (link.get("class") or "")]
+        # back to the day's page, under either of its addresses (a logged-out page is cached once for both)
+        assert vote["href"] in (f"/login?next=/papers/date/{latest}", "/login?next=/") and "log in to upvote" in vote["text"]
+    paper = get_page(client, f"/papers/{page.cards[0]['id']}")
+    (vote,) = [link for link in paper.links if "vote-login" in (link.get("class") or "")]
+    assert vote["href"] == f"/login?next=/papers/{page.cards[0]['id']}"
+    login = client.get(vote["href"])
+    assert login.status_code == 200 and f'value="/papers/{page.cards[0]["id"]}"' in login.text  # where it goes back to
+
+
+def test_search_scores_sit_behind_a_why_this_result_disclosure(client, store, latest):
+    items, _ = store.feed(latest, latest)
+    word = max(re.findall(r"[A-Za-z]{6,}", items[0]["title"]), key=len)
+    html = client.get("/search", params={"q": word, "mode": "lexical"}).text
+    disclosures = re.findall(r'<details class="why"><summary>Why this result</summary><p>(.*?)</p></details>', html, re.S)
+    assert disclosures and all("keyword rank" in d for d in disclosures)
+    assert html.count('class="paper-card"') == len(disclosures)

@@ -68,7 +68,7 @@ def render_page(request: Request, template: str, **context) -> str:
         context["saved"] = request.app.state.store.saved_among(user["id"], shown)
         if context.get("paper"):  # its page offers every collection to save it into
             context["collections"] = request.app.state.store.collections_of(user["id"])
-        context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")  # forms come back here
     return request.app.state.templates.get_template(template).render({"user": user, **context})
 
 
