@@ -527,3 +527,16 @@ def test_search_scores_sit_behind_a_why_this_result_disclosure(client, store, la
     disclosures = re.findall(r'<details class="why"><summary>Why this result</summary><p>(.*?)</p></details>', html, re.S)
     assert disclosures and all("keyword rank" in d for d in disclosures)
     assert html.count('class="paper-card"') == len(disclosures)
+
+
+def test_ranks_are_shown_on_ranked_lists_only(client, store, latest):
+    daily = client.get(f"/papers/date/{latest}").text
+    assert re.findall(r'<span class="rank">#(\d+)</span>', daily)[:3] == ["1", "2", "3"]
+    items, _ = store.feed(latest, latest)
+    author = items[0]["authors"][0]["name"]
+    by_date = client.get(f"/authors/{author}")
+    assert by_date.status_code == 200 and 'class="paper-card"' in by_date.text
+    assert 'class="rank"' not in by_date.text  # newest first: a rank would mean nothing
+    org = store.organizations_by_papers()[0]
+    page = client.get(f"/organizations/{org['name']}")
+    assert page.status_code == 200 and 'class="paper-card"' in page.text and 'class="rank"' not in page.text

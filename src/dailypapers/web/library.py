@@ -178,7 +178,7 @@ def collection_page(request: Request, key: CollectionKey):
     body = render_page(
         request, "daily.html", view="collection", section="library", kicker=f"Collection of {collection['username']}",
         title=collection["name"], heading=collection["name"], collection=collection, total=len(ordered),
-        cards=[card(p, i + 1) for i, p in enumerate(ordered)], nav=nav_links(latest_day(request)),
+        cards=[card(p) for p in ordered], nav=nav_links(latest_day(request)),
         feeds=feeds if collection["public"] else [], search_feeds=feeds if collection["public"] else [],
     )  # fmt: skip
     return html_response(request, body)
@@ -234,7 +234,7 @@ def library_page_response(request: Request, user: dict, status: int = 200, error
     shelves = []
     for collection in collections:
         ids = store.collection_papers(collection["id"], limit=200)
-        shelves.append({**collection, "cards": [card(rows[i], n + 1) for n, i in enumerate(ids) if i in rows]})
+        shelves.append({**collection, "cards": [card(rows[i]) for i in ids if i in rows]})
     body = render_page(
         request, "library.html", title="Your library", section="library", collections=shelves,
         dismissed=[rows[i] for i in library["dismissed"] if i in rows], authors=library["authors"],

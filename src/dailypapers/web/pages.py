@@ -119,8 +119,9 @@ def _organization(paper: dict) -> str | None:
     return (org.get("fullname") or org.get("name")) if org else None
 
 
-def card(paper: dict, rank: int, why: dict | None = None) -> dict:
-    """What `_card.html` shows of a paper; `why` (from search) says why it matched."""
+def card(paper: dict, rank: int | None = None, why: dict | None = None) -> dict:
+    """What `_card.html` shows of a paper; `rank` its place in a ranked list (a feed, search results; none
+    on lists by date or saved order); `why` (from search) says why it matched."""
     authors = paper.get("authors") or []
     day = paper.get("day") or (paper.get("featured_on") or [None])[0]
     terms = set((why or {}).get("terms") or [])

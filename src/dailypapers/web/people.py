@@ -76,7 +76,7 @@ def organization_page(request: Request, name: Name, p: str = "0"):
             request, "daily.html", view="organization", section="organization", kicker="Organization",
             title=org["fullname"], heading=org["fullname"], org=org, canonical=base,
             is_member=bool(user) and user["username"] in org["members"], follow=_follow(store, user, "organization", org["name"]),
-            cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(items)], total=total,
+            cards=[card(item) for item in items], total=total,  # newest first: no ranks
             pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, -(-total // PER_PAGE)), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("organizations", org["name"], f"papers of {org['fullname']}")),
             search_feeds=feeds,
@@ -144,7 +144,7 @@ def author_page(request: Request, name: Name, p: str = "0"):
         more = len(found) > PER_PAGE
         return render_page(
             request, "daily.html", view="author", section="author", kicker="Author", title=wanted, heading=wanted,
-            canonical=base, cards=[card(item, page * PER_PAGE + i + 1) for i, item in enumerate(found[:PER_PAGE])],
+            canonical=base, cards=[card(item) for item in found[:PER_PAGE]],  # newest first: no ranks
             total=len(found[:PER_PAGE]), more=more,
             pager=pager(lambda n: base + (f"?p={n}" if n else ""), page, page + 2 if more else page + 1), first_page=base,
             nav=nav_links(latest_day(request)), feeds=(feeds := _feeds("authors", wanted, f"papers by {wanted}")), search_feeds=feeds,
