@@ -114,6 +114,15 @@ def test_search_form_works_without_javascript(browser, live_demo):
         context.close()
 
 
+def test_form_fields_are_not_bold_like_their_labels(page, live_demo):
+    page.goto(live_demo.url + "/subscribe")
+    fields = page.locator("form.subscribe-form label input:not([type=hidden]):not([type=checkbox]):not([type=radio])")
+    assert fields.count() >= 1
+    weights = fields.evaluate_all("els => els.map(e => getComputedStyle(e).fontWeight)")
+    labels = page.locator("form.subscribe-form label").first.evaluate("e => getComputedStyle(e).fontWeight")
+    assert labels == "600" and set(weights) == {"400"}, (labels, weights)
+
+
 @pytest.mark.parametrize("width,height,name", [(390, 844, "mobile"), (360, 740, "small"), (1280, 900, "desktop")])
 def test_layout_fits_the_screen(browser, live_demo, shots, width, height, name):
     store = live_demo.app.state.store
