@@ -163,9 +163,13 @@ def test_the_paper_page_counts_comments_here_and_on_hugging_face(site):
     paper = next(e for e in entries if e["numComments"] >= 2)
     ada.api.post(f"/api/papers/{paper['id']}/comments", json={"body": "one here"})
     page = httpx.get(f"{site.url}/papers/{paper['id']}").text
-    assert re.search(r'Comments <span class="muted">1</span>', page)
-    assert f"{paper['numComments']} more on <a href=\"https://huggingface.co/papers/{paper['id']}\"" in page
+    # the same count as the paper's card ("N comments"), and how many of them are on Hugging Face
+    assert re.search(rf'Comments <span class="muted">{paper["numComments"] + 1}</span>', page)
+    assert f"{paper['numComments']} of them on <a href=\"https://huggingface.co/papers/{paper['id']}\"" in page
     assert num_comments(site, paper["id"]) == paper["numComments"] + 1
+    day = re.search(r"/papers/date/(\d{4}-\d\d-\d\d)", page).group(1)  # the card on the paper's day says the same
+    listing = httpx.get(f"{site.url}/papers/date/{day}").text
+    assert f'<a class="comments" href="/papers/{paper["id"]}#comments">{paper["numComments"] + 1} comments</a>' in listing
 
 
 def test_only_the_author_edits_or_deletes_a_comment(site):
