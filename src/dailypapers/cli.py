@@ -476,7 +476,8 @@ def search(config: Config, query: str, limit: int, mode: str) -> None:
     if len(query) > MAX_CHARS:
         raise click.BadParameter(f"at most {MAX_CHARS:,} characters", param_hint="QUERY")
 
-    engine = Search(open_store(config), config.index_dir or None, query_budget=config.query_embed_timeout)
+    engine = Search(open_store(config), config.index_dir or None, query_budget=config.query_embed_timeout,
+                    encoder=None if mode == "lexical" else "auto")  # fmt: skip
     if mode != "lexical":
         engine.load_model()
     found = engine.find(query, mode=mode, limit=limit)

@@ -99,7 +99,9 @@ class Search:
         # Called with the mode asked for and each search's Found (the web site counts searches with it).
         self.on_find: Callable[[str, Found], None] | None = None
         if encoder == "auto":
-            threading.Thread(target=self._load_model, daemon=True, name="load-model").start()
+            # Not a daemon: a process that ends while onnxruntime builds its session aborts ("terminate called
+            # without an active exception"), so the process waits for the load (about a second) instead.
+            threading.Thread(target=self._load_model, daemon=False, name="load-model").start()
         elif encoder is None:
             self._ready.set()
         else:
