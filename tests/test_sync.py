@@ -165,7 +165,7 @@ def test_serve_runs_rounds_on_a_schedule(demo_copy, sources):
         while not (rounds := Store(demo_copy).sync_rounds(5)) or rounds[-1]["status"] == "running":
             assert time.monotonic() < deadline, site.output()
             time.sleep(0.2)
-        assert rounds[-1]["status"] == "ok", rounds[-1]
+        assert rounds[-1]["status"] == "ok", (rounds[-1]["sources"], site.output()[-3000:])  # which source failed, and why
         hep_th = httpx.get(f"{site.url}/api/papers/search", params={"q": "cat:hep-th", "mode": "lexical"}, timeout=PATIENCE)
         assert hep_th.status_code == 200 and len(hep_th.json()) == 3  # the harvested papers are served
     assert "A sync round runs every 1s" in site.output()
