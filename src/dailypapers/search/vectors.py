@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: loaded after it, onnxruntime crashes creating a session)
 from usearch.index import Index
 
-from .folder import DerivedFolder
+from .folder import DerivedFolder, unique_temporary
 
 EXACT_BELOW = 50_000
 _OWNER_FILE = "owner"
@@ -89,7 +89,7 @@ class VectorIndex(DerivedFolder):
         """Add the vectors saved since the watermark (replacing a paper's older one); save; move the
         watermark. Resumable: a crash before the watermark moves re-adds that batch next time."""
         total = 0
-        with self._lock:
+        with self._lock, self.writing():  # another Search in this process or another may refresh it too
             while rows := store.vectors_since(self.model, self.indexed_seq, batch):
                 # Only new vectors read the index whole; with nothing new (a vote, a comment) it stays mapped.
                 self._reload(writable=True)
@@ -100,8 +100,9 @@ class VectorIndex(DerivedFolder):
                     self.index.remove(keys[present])
                 self.index.add(keys, vectors)
                 path = self.folder / _INDEX_FILE
-                self.index.save(str(path) + ".tmp")
-                os.replace(str(path) + ".tmp", path)
+                temporary = unique_temporary(path)
+                self.index.save(str(temporary))
+                os.replace(temporary, path)
                 self._loaded_mtime = path.stat().st_mtime_ns
                 self.indexed_seq = rows[-1].seq
                 total += len(rows)
