@@ -229,3 +229,107 @@ def test_sign_up_log_in_submit_upvote_and_comment(browser, demo_copy, replay_ser
         assert card.locator(".upvotes").inner_text() == "1" and card.locator(".comments").inner_text() == "1 comment"
         page.screenshot(path=str(shots / "daily-after-journey.png"))
         context.close()
+
+
+OUTSIDE_THEIR_CARD = """cards => cards.map(card => {
+    const box = card.getBoundingClientRect(), out = [];
+    for (const e of card.querySelectorAll('*:not(.sr)')) {
+        const r = e.getBoundingClientRect();
+        if (!r.width && !r.height) continue;
+        let clipped = false;  // hidden by a clamped ancestor (the abstract's three lines), not spilling out
+        for (let a = e.parentElement; a !== card && !clipped; a = a.parentElement) {
+            const ar = a.getBoundingClientRect();
+            clipped = getComputedStyle(a).overflow !== 'visible' && (r.top >= ar.bottom || r.bottom <= ar.top);
+        }
+        if (clipped) continue;
+        if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+            out.push(`${e.tagName}.${e.className}: ${(e.textContent || '').trim().slice(0, 40)}`);
+    }
+    return out;
+})"""
+
+
+@pytest.mark.parametrize("width,columns", [(390, 1), (768, 2), (1280, 3)])
+def test_cards_form_a_grid_and_nothing_leaves_its_card(browser, live_demo, shots, width, columns):
+    context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        for path in ("/", "/papers/week", f"/search?q=language+models"):
+            page.goto(live_demo.url + path)
+            lefts = page.locator("article.paper-card").evaluate_all("cs => cs.map(c => Math.round(c.getBoundingClientRect().left))")
+            assert len(lefts) >= 3 and len(set(lefts)) == columns, (path, width, sorted(set(lefts)))
+            assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), f"{path} overflows at {width}px"
+            outside = [o for o in page.locator("article.paper-card").evaluate_all(OUTSIDE_THEIR_CARD) if o]
+            assert not outside, (path, width, outside[:3])
+    finally:
+        context.close()
+
+
+def _vote_geometry(page) -> list[dict]:
+    return page.locator("article.paper-card").evaluate_all("""cards => cards.map(c => {
+        const card = c.getBoundingClientRect(), vote = c.querySelector('.vote').getBoundingClientRect();
+        const count = c.querySelector('.upvotes'), n = count.getBoundingClientRect();
+        return {id: c.dataset.id, upvotes: count.textContent.trim(), width: vote.width, body: c.querySelector('.card-body').getBoundingClientRect().left - card.left,
+                inside: n.left >= vote.left && n.right <= vote.right && n.bottom <= vote.bottom,
+                lines: Math.round(n.height / parseFloat(getComputedStyle(count).lineHeight))};
+    })""")
+
+
+def test_the_vote_box_has_one_width_from_1_to_9999_votes(browser, demo_copy):
+    """Logged out (a link to log in) and logged in (the upvote button), at a phone's width and a desktop's."""
+    import sqlalchemy as sa
+
+    from conftest import LiveServer, run_cli
+    from dailypapers.store.schema import papers
+
+    password = "correct horse battery"
+    assert run_cli("--db", str(demo_copy), "users", "create", "ada", "--email", "ada@example.org", "--password-stdin",
+                   input_text=password + "\n").returncode == 0  # fmt: skip
+    with LiveServer(demo_copy) as site:
+        store = site.app.state.store
+        latest = store.latest_day()
+        items, _ = store.feed(*(2 * [date.fromisoformat(latest)]))
+        counts = [9999, 999, 164, 99, 3, 1]
+        with store.writer.begin() as conn:
+            for item, count in zip(items, counts):
+                conn.execute(sa.update(papers).where(papers.c.id == item["id"]).values(upvotes=count))
+        site.app.state.cache.changed()
+        for width in (390, 1280):
+            context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            for logged_in in (False, True):
+                if logged_in:
+                    page.goto(site.url + "/login")
+                    page.fill("input[name=username]", "ada")
+                    page.fill("input[name=password]", password)
+                    page.click("main button[type=submit]")
+                    page.wait_for_url(re.compile(r"/$|/papers/"))
+                page.goto(site.url + f"/papers/date/{latest}")
+                assert page.locator("button.vote-button").count() == (len(items) if logged_in else 0)
+                boxes = _vote_geometry(page)
+                assert {b["upvotes"] for b in boxes} >= {str(c) for c in counts}
+                assert len({round(b["width"], 1) for b in boxes}) == 1, boxes
+                assert len({round(b["body"], 1) for b in boxes}) == 1, "the text starts at one place in every card"
+                assert all(b["inside"] and b["lines"] == 1 for b in boxes), [b for b in boxes if not (b["inside"] and b["lines"] == 1)]
+            context.close()
+
+
+def test_the_banner_atop_the_daily_page_subscribes(browser, demo_copy):
+    from conftest import LiveServer, MailServer, mail_settings
+    from test_digest import mails_to
+
+    with MailServer() as mail, LiveServer(demo_copy, community="the Vision Lab", **mail_settings(mail)) as site:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(site.url + "/")
+        assert page.locator(".masthead .tagline").inner_text() == "Daily Papers by the Vision Lab and the research community"
+        banner = page.locator("form.banner")
+        assert banner.bounding_box()["y"] < page.locator("article.paper-card").first.bounding_box()["y"]
+        banner.get_by_label("Get trending papers in your email inbox!").fill("banner@example.org")
+        banner.get_by_role("button", name="Subscribe").click()
+        assert "Check your inbox" in page.inner_text("main")
+        assert len(mails_to(mail, "banner@example.org")) == 1
+        context.close()

@@ -454,7 +454,7 @@ def test_pages_are_rendered_once_then_cached(demo_db):
 
 def test_stylesheet_is_small(client):
     css = client.get("/static/style.css")
-    assert css.status_code == 200 and len(css.content) < 10 * 1024
+    assert css.status_code == 200 and len(css.content) < 12 * 1024  # the grid, thumbnails and focus rings fit in 12 KB
     assert "prefers-color-scheme" in css.text and "line-clamp" in css.text
 
 
@@ -540,3 +540,38 @@ def test_ranks_are_shown_on_ranked_lists_only(client, store, latest):
     org = store.organizations_by_papers()[0]
     page = client.get(f"/organizations/{org['name']}")
     assert page.status_code == 200 and 'class="paper-card"' in page.text and 'class="rank"' not in page.text
+
+
+def _org_rows(page: str) -> list[tuple[str, str, int]]:
+    """(handle linked, full name, papers) of each organization listed."""
+    return [(handle, html.unescape(name), int(count)) for handle, name, count in re.findall(
+        r'<li><a href="/organizations/([^"]+)">([^<]+)</a> <span class="muted">(\d+) papers?', page)]  # fmt: skip
+
+
+def test_organizations_are_paged_ordered_and_listed_once_per_name(client, store):
+    first = client.get("/organizations")
+    assert first.status_code == 200
+    total, pages = map(int, re.search(r"(\d+) organizations · page 1 of (\d+)", first.text).groups())
+    rows = []
+    for n in range(pages):
+        page = client.get(f"/organizations?p={n}" if n else "/organizations").text
+        assert ('rel="next"' in page) == (n + 1 < pages) and ('rel="prev"' in page) == (n > 0)
+        rows += _org_rows(page)
+    assert len(rows) == total > 90 and len(_org_rows(first.text)) == 90
+    names = [name.casefold() for _, name, _ in rows]
+    assert len(names) == len(set(names)), "a full name is listed once"
+    assert [(-count, name.casefold()) for _, name, count in rows] == sorted((-count, name.casefold()) for _, name, count in rows)
+    # the demo's Zhejiang University goes by four handles: one line, their papers summed, each handle linked
+    zju = [org for org in store.organizations_by_papers() if org["fullname"].casefold() == "zhejiang university"]
+    assert len(zju) == 1 and len(zju[0]["handles"]) > 1
+    found = client.get("/organizations?q=ZHEJIANG").text
+    assert [(h, n.casefold(), c) for h, n, c in _org_rows(found)] == [(zju[0]["name"], "zhejiang university", zju[0]["papers"])]
+    assert zju[0]["papers"] == sum(h["papers"] for h in zju[0]["handles"])
+    for handle in zju[0]["handles"]:
+        assert f'href="/organizations/{handle["name"]}">@{handle["name"]}</a>' in found
+    other = zju[0]["handles"][1]["name"]
+    assert f'<a href="/organizations/{zju[0]["name"]}">@{zju[0]["name"]}</a>' in client.get(f"/organizations/{other}").text
+    assert "No organization matches" in client.get("/organizations?q=no-such-lab-anywhere").text
+    assert client.get(f"/organizations?p={pages}").status_code == 404
+    assert client.get("/organizations?p=x").status_code == 422
+    assert client.get("/organizations?q=" + "x" * 101).status_code == 422

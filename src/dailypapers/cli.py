@@ -406,6 +406,8 @@ def sync_status(config: Config, limit: int) -> None:
         for name, done in round_["sources"].items():
             if done.get("status") == "failed":
                 click.echo(f"    {name:<16} failed: {done.get('error')}")
+            elif "summary" in done:  # the thumbnails step (sync_thumbnails)
+                click.echo(f"    {name:<16} {done.get('note') or done['summary']}")
             elif "since" in done:
                 click.echo(f"    {name:<16} {done['since']}..{done['through']}  {done['new']:,} new, "
                            f"{done['updated']:,} updated, {done.get('skipped', 0):,} skipped")  # fmt: skip
@@ -460,6 +462,58 @@ def _embed(store, index_dir: str | None, batch: int = 256) -> None:
         sys.exit(130)
     console.print(f"{embedded:,} papers embedded with {model_key(encoder)}; {indexed:,} vectors indexed "
                   f"({len(search.vectors):,} in all)")  # fmt: skip
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(min=1), help="Make at most this many thumbnails (and as many logos).")
+@click.option("--retry-failed", is_flag=True, help="Try again the papers and logos that failed before (a 404, a damaged PDF).")
+@click.option("--ids", "id_lists", multiple=True, metavar="IDS",
+              help="Only these papers (arXiv ids, comma- or space-separated; repeatable), featured or not.")
+@click.option("--logos/--no-logos", default=True, show_default=True, help="Also fetch the organizations' missing logos.")
+@click.pass_obj
+def thumbnails(config: Config, limit: int | None, retry_failed: bool, id_lists: tuple[str, ...], logos: bool) -> None:
+    """Make the missing thumbnails of featured papers' first pages, newest first, from their arXiv PDFs (one
+    request every arxiv_min_interval seconds), and fetch organizations' logos. Resumable: rerun after Ctrl-C."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .ingest.http import FetchError
+    from .ingest.thumbnails import MissingLibraries, check_libraries, make_media, media_dir
+    from .records import InvalidRecord, normalize_id
+
+    try:
+        check_libraries()
+    except MissingLibraries as exc:
+        raise click.ClickException(str(exc)) from None
+    store, ids = open_store(config), None
+    if id_lists:
+        try:
+            ids = list(dict.fromkeys(normalize_id(i) for text in id_lists for i in text.replace(",", " ").split()))
+        except InvalidRecord as exc:
+            raise click.BadParameter(str(exc), param_hint="--ids") from None
+        unknown = sorted(set(ids) - {p["id"] for p in store.papers_by_ids(ids)}) if ids else []
+        if not ids or unknown:
+            raise click.BadParameter(f"not in the catalog: {', '.join(unknown)}" if unknown else "no id given", param_hint="--ids")
+    console.print(f"Thumbnails and logos in {media_dir(config, store.url)}/", soft_wrap=True)
+    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console)  # fmt: skip
+
+    def progress(what: str, total: int):
+        task = bars.add_task(what, total=total)
+        return lambda: bars.advance(task)
+
+    reports = []  # filled as it goes: what was done is said however it ends
+    try:
+        with bars:
+            make_media(store, config, ids=ids, limit=limit, retry_failed=retry_failed, logos=logos, progress=progress,
+                       log=console.print, reports=reports)  # fmt: skip
+    except (FetchError, OSError) as exc:  # a server away; a folder that cannot be written (full disk, permissions)
+        click.echo("; ".join(r.line() for r in reports))
+        raise click.ClickException(f"{exc} (what was made is kept: rerun to resume)") from None
+    except KeyboardInterrupt:
+        click.echo("; ".join(r.line() for r in reports))
+        console.print("[yellow]Interrupted[/]; what was made is kept: run `dailypapers thumbnails` again to resume.")
+        sys.exit(130)
+    click.echo("; ".join(r.line() for r in reports))
 
 
 @main.command()

@@ -32,6 +32,8 @@ SETTINGS = (
             "or to answer) before a request answers 503 and a command fails."),
     Setting("index_dir", "", "Folder for this host's search indexes (default: beside the SQLite file, e.g. "
             "dailypapers.db-index/; for PostgreSQL ~/.cache/dailypapers/DATABASE@HOST_PORT-index/)."),
+    Setting("media_dir", "", "Folder for papers' thumbnails and organizations' logos (default: beside the SQLite file, e.g. "
+            "dailypapers.db-media/; for PostgreSQL ~/.cache/dailypapers/DATABASE@HOST_PORT-media/)."),
     Setting("host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", 8000, "Port `serve` listens on."),
     Setting("workers", 1, "Worker processes for `serve`."),
@@ -43,14 +45,19 @@ SETTINGS = (
     Setting("header_timeout", 10.0, "Seconds a client has to send a request's headers before its connection is closed."),
     Setting("max_connections", 1000, "Connections one worker holds at once; requests beyond them get 503 (0: no limit)."),
     Setting("site_name", "dailypapers", "Name shown in page titles and feeds."),
+    Setting("community", "", "Who posts the papers, named atop the daily page: \"Daily Papers by COMMUNITY and the research "
+            "community\" (e.g. \"the Vision Lab\"); empty: \"Daily Papers by the research community\"."),
     Setting("hf_base_url", "https://huggingface.co", "Hugging Face base URL for `ingest hf-daily --date/--since`."),
     Setting("hf_min_interval", 1.0, "Seconds between requests to Hugging Face."),
     Setting("oai_base_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for `ingest arxiv-oai`."),
     Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint that paper submissions fetch metadata from."),
+    Setting("arxiv_base_url", "https://export.arxiv.org", "arXiv site that `dailypapers thumbnails` fetches PDFs from ({base}/pdf/ID); arXiv asks programs to use export.arxiv.org."),
     Setting("arxiv_min_interval", 3.0, "Seconds between requests to arXiv (arXiv asks for at least 3)."),
     Setting("sync_sets", "cs", "arXiv OAI-PMH sets that `dailypapers sync` harvests, comma-separated (empty: none)."),
     Setting("sync_first_days", 7, "Days back that the first `sync` of a site fetches."),
     Setting("sync_refresh_days", 3, "Recent days whose papers each `sync` fetches again, for their upvotes and comments."),
+    Setting("sync_thumbnails", False, "Let each `sync` round also make the thumbnails of new featured papers and fetch "
+            "organizations' logos, as `dailypapers thumbnails` does (needs pip install 'dailypapers[thumbnails]')."),
     Setting("sync_schedule", "", "Let `serve` run a sync round this often, e.g. 1h or 30m (empty: never; use cron)."),
     Setting("http_retries", 5, "Retries of a failed request to arXiv or Hugging Face, with growing waits."),
     Setting("query_embed_timeout", 1.0, "Seconds a search waits for its query's embedding before it answers by words alone."),

@@ -3,7 +3,9 @@
 1. Hugging Face daily papers of every day since the last round, and again the last `sync_refresh_days`
    days (their upvotes and comments keep changing);
 2. arXiv OAI-PMH for each set of `sync_sets`, from the day of the last harvest;
-3. embedding what changed (when the model is installed) and bringing the search indexes up to date.
+3. embedding what changed (when the model is installed) and bringing the search indexes up to date;
+4. with sync_thumbnails on, the thumbnails of the papers featured on the days fetched, and the missing
+   organizations' logos (ingest/thumbnails.py). A failure there is noted, and never fails the round.
 
 Each source runs through the ingest runner, so it is polite (the clients' request spacing and retries),
 idempotent and resumable: a round killed part-way is marked interrupted by the next one, which fetches the
@@ -30,6 +32,7 @@ from .runner import Runner, embed_with_progress, refresh_index_with_progress
 
 HF = "hf-daily"
 INDEX = "index"  # the step that embeds and indexes, recorded beside the sources
+THUMBNAILS = "thumbnails"  # the step that makes thumbnails and fetches logos (sync_thumbnails)
 
 
 def oai_source(set_spec: str) -> str:
@@ -53,6 +56,8 @@ class Round:
                 parts.append(f"{name} FAILED: {done.get('error')}")
             elif name == INDEX:
                 parts.append(f"{done.get('embedded', 0):,} embedded, {done.get('indexed', 0):,} indexed")
+            elif name == THUMBNAILS:
+                parts.append(done.get("note") or done["summary"])
             else:
                 parts.append(f"{name} {done['since']}..{done['through']}: {done['new']:,} new, {done['updated']:,} updated"
                              + (f", {done['skipped']:,} skipped" if done.get("skipped") else ""))  # fmt: skip
@@ -71,6 +76,7 @@ class _Job:
     since: date | None  # None: from where the last round got to
     console: Console
     show_progress: bool
+    featured_since: date | None = None  # the first day whose featured papers this round fetched
 
 
 def sync_round(store: Store, config: Config, *, until: date | None = None, since: date | None = None,
@@ -78,7 +84,7 @@ def sync_round(store: Store, config: Config, *, until: date | None = None, since
     """Run one round (SyncRunning if another process runs one); see the module's docstring."""
     job = _Job(store, config, until or today_utc(), since, console or Console(stderr=True), show_progress)
     steps = [(HF, _hf_daily), *((oai_source(s), functools.partial(_arxiv_oai, set_spec=s)) for s in _sets(config)),
-             (INDEX, _embed_and_index)]  # fmt: skip
+             (INDEX, _embed_and_index), *([(THUMBNAILS, _thumbnails)] if config.sync_thumbnails else [])]  # fmt: skip
     started = time.perf_counter()
     round_ = Round(store.begin_sync_round())
     try:
@@ -122,6 +128,7 @@ def _hf_daily(job: _Job) -> dict:
     with _fetching(job, "hf-daily", f"sync|{base}|{first}|{job.until}", job.config.hf_min_interval) as (runner, client):
         start = (runner.resume_state() or {}).get("position", 0)
         runner.run(hf_daily.fetch_days(client, base, hf_daily.days_between(first, job.until), start), refresh_index=False)
+    job.featured_since = first
     return _counts(runner, first, job.until)
 
 
@@ -164,6 +171,19 @@ def _embed_and_index(job: _Job) -> dict:
     search = Search(job.store, job.config.index_dir or None, encoder=encoder)
     indexed = refresh_index_with_progress(search, job.console, job.show_progress)
     return {"embedded": embedded, "indexed": indexed, **({"note": note} if note else {})}
+
+
+def _thumbnails(job: _Job) -> dict:
+    """Thumbnails of the papers featured on the days fetched (the last sync_refresh_days if that failed)
+    and missing logos; whatever goes wrong is a note: a thumbnail never fails a round."""
+    from .thumbnails import make_media
+
+    since = job.featured_since or _days_back(job.config.sync_refresh_days, job.until)
+    try:
+        reports = make_media(job.store, job.config, since=since.isoformat(), log=job.console.print)
+    except Exception as exc:  # noqa: BLE001  (missing libraries, arXiv away, a full disk: the next round tries again)
+        return {"summary": "", "note": f"thumbnails not made: {exc}"}
+    return {"summary": "; ".join(report.line() for report in reports)}
 
 
 def schedule_seconds(text: str) -> float | None:

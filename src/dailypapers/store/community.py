@@ -96,7 +96,8 @@ class CommunityQueries:
 
     # -- organizations --------------------------------------------------------------------------------
     def organization(self, name: str) -> dict | None:
-        """An organization by its handle (any case), with its members' usernames."""
+        """An organization by its handle (any case), with its members' usernames and its aliases (the other
+        handles of the same full name)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(organizations).where(sa.func.lower(organizations.c.name) == name.lower())).first()
             if row is None:
@@ -105,19 +106,46 @@ class CommunityQueries:
                 sa.select(users.c.username).join(org_members, org_members.c.user_id == users.c.id)
                 .where(org_members.c.organization == row.name).order_by(users.c.username)
             ).scalars().all()  # fmt: skip
-        return {"name": row.name, "fullname": row.fullname or row.name, "avatar": row.avatar, "members": list(members)}
+            fullname = row.fullname or row.name
+            aliases = conn.execute(
+                sa.select(organizations.c.name)
+                .where(sa.func.lower(sa.func.coalesce(organizations.c.fullname, organizations.c.name)) == fullname.lower(),
+                       organizations.c.name != row.name)
+                .order_by(organizations.c.name)
+            ).scalars().all()  # fmt: skip
+        return {"name": row.name, "fullname": fullname, "avatar": row.avatar, "members": list(members), "aliases": list(aliases)}
 
-    def organizations_by_papers(self) -> list[dict]:
-        """Organizations with the most papers first: name, full name, papers, members."""
+    def organization_avatars(self) -> list[tuple[str, str]]:
+        """(handle, avatar URL) of every organization that has an avatar, by handle."""
+        query = sa.select(organizations.c.name, organizations.c.avatar).where(organizations.c.avatar.is_not(None)).order_by(organizations.c.name)
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
+    def organizations_by_papers(self, q: str = "") -> list[dict]:
+        """Organizations, most papers first, then by name; one entry per full name, as several Hugging Face
+        handles often stand for one lab ("zju", "ZhejiangUniversity"): fullname, papers and members summed,
+        and its handles, most papers first. `q`: only names or handles containing it (any case)."""
         members = sa.select(sa.func.count()).where(org_members.c.organization == organizations.c.name).scalar_subquery()
         count = sa.func.count(papers.c.pk)
         query = (
             sa.select(organizations.c.name, organizations.c.fullname, count.label("papers"), members.label("members"))
             .select_from(organizations.outerjoin(papers, papers.c.organization == organizations.c.name))
-            .group_by(organizations.c.name).order_by(count.desc(), organizations.c.name)
+            .group_by(organizations.c.name)
         )  # fmt: skip
+        groups: dict[str, dict] = {}
         with self.engine.connect() as conn:
-            return [{**row._mapping, "fullname": row.fullname or row.name} for row in conn.execute(query)]
+            for row in conn.execute(query):
+                fullname = " ".join((row.fullname or row.name).split())
+                group = groups.setdefault(fullname.casefold(), {"papers": 0, "members": 0, "handles": []})
+                group["papers"] += row.papers
+                group["members"] += row.members
+                group["handles"].append({"name": row.name, "fullname": fullname, "papers": row.papers})
+        needle = q.casefold().strip()
+        found = [g for key, g in groups.items() if needle in key or any(needle in h["name"].casefold() for h in g["handles"])]
+        for group in found:
+            group["handles"].sort(key=lambda h: (-h["papers"], h["name"].casefold()))
+            group["name"], group["fullname"] = group["handles"][0]["name"], group["handles"][0]["fullname"]
+        return sorted(found, key=lambda g: (-g["papers"], g["fullname"].casefold()))
 
     def organization_papers(self, name: str, offset: int, limit: int) -> tuple[list[dict], int]:
         """An organization's papers, most recently featured (else published) first; and how many."""

@@ -152,6 +152,15 @@ class ReadQueries:
         with self.engine.connect() as conn:
             return [_paper_dict(m) for m in conn.execute(query).mappings()]
 
+    def featured_ids(self, since: str | None = None) -> list[str]:
+        """The featured papers' ids (of those featured on day `since` or later), the most recently featured first."""
+        last = sa.func.max(featured.c.day)
+        query = sa.select(featured.c.paper_id).group_by(featured.c.paper_id).order_by(last.desc(), featured.c.paper_id)
+        if since:
+            query = query.having(last >= since)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar()

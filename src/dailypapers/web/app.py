@@ -13,9 +13,11 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..config import Config
+from ..ingest.thumbnails import media_dir
 from ..search import Search
 from ..store import Store
 from .cache import RenderCache
+from .media import Media
 from .security import SecurityHeaders
 from .server import BodyLimit, NoNulText, configure
 
@@ -65,12 +67,13 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     configure(config)
     app.state.store = store
     app.state.search = Search(store, config.index_dir or None, query_budget=config.query_embed_timeout)
-    app.state.cache = RenderCache(store.generation, size=config.cache_size)
+    app.state.media = Media(media_dir(config, store.url))  # thumbnails and logos: a page shows them once they are made
+    app.state.cache = RenderCache(lambda: (store.generation(), app.state.media.version()), size=config.cache_size)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(site_name=config.site_name, version=__version__)
+    templates.env.globals.update(site_name=config.site_name, community=config.community, version=__version__, media=app.state.media)
     app.state.templates = templates
 
-    from . import admin, api, comments, community, docs, errors, feeds, pages, password_reset, people, submit, subscriptions
+    from . import admin, api, comments, community, docs, errors, feeds, media, pages, password_reset, people, submit, subscriptions
 
     from . import for_you, health, imports, library, metrics
     from ..rank.for_you import Recommender
@@ -86,6 +89,7 @@ def create_app(config: Config | None = None, store: Store | None = None) -> Fast
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(media.router)
     app.include_router(subscriptions.router)
     app.include_router(community.router)
     app.include_router(password_reset.router)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -56,11 +56,24 @@ def _list(request: Request, p: str, render) -> Response:
 # -- organizations ----------------------------------------------------------------------------------------
 
 
+ORGS_PER_PAGE = 90
+
+
 @router.api_route("/organizations", methods=["GET", "HEAD"], include_in_schema=False)
-def organizations_page(request: Request):
-    orgs = request.app.state.store.organizations_by_papers()
-    body = render_page(request, "organizations.html", title="Organizations", orgs=orgs, nav=nav_links(latest_day(request)))
-    return html_response(request, body)
+def organizations_page(request: Request, p: str = "0", q: str = Query("", max_length=100)):
+    def render(page: int) -> str:
+        orgs = request.app.state.store.organizations_by_papers(q)
+        pages = -(-len(orgs) // ORGS_PER_PAGE)
+        if page and page >= pages:
+            raise HTTPException(404, f"there are {pages} page{'s' if pages != 1 else ''} of organizations")
+        base = "/organizations?" + (f"q={quote(q.strip())}&" if q.strip() else "")
+        return render_page(
+            request, "organizations.html", title="Organizations", orgs=orgs[page * ORGS_PER_PAGE:(page + 1) * ORGS_PER_PAGE],
+            total=len(orgs), org_q=q.strip(), pager=pager(lambda n: base + f"p={n}" if n else base.rstrip("?&"), page, pages),
+            nav=nav_links(latest_day(request)),
+        )  # fmt: skip
+
+    return _list(request, p, render)
 
 
 @router.api_route("/organizations/{name}", methods=["GET", "HEAD"], include_in_schema=False)

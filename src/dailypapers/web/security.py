@@ -11,6 +11,8 @@ hash admits only that exact script, so nothing else inline can run there either.
 matter: ReDoc (styled-components) writes <style> elements as it renders and FastAPI's ReDoc page has an
 inline <style>, so style-src allows 'unsafe-inline' on these two pages only; a style cannot run script.
 ReDoc runs its search in a worker it makes from a blob: URL (worker-src blob:). No other origin is allowed.
+Images come from this site only: thumbnails and organizations' logos are fetched once and served from
+here (web/media.py), never hot-linked, so a page makes no reader's browser ask a third party for anything.
 Referrer-Policy keeps the paths of pages with secret links (unsubscribe, personal feed) from leaking to
 the sites they link to. A page made for a logged-in reader carries their session's CSRF token in its
 forms: it is sent `Cache-Control: private, no-store`, so that no shared cache or browser history keeps it.
@@ -24,7 +26,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SITE_POLICY = ("default-src 'self'; img-src 'self' https: data:; script-src 'self'; style-src 'self'; object-src 'none'; "
+SITE_POLICY = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; object-src 'none'; "
                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
 DOCS_POLICY = ("default-src 'self'; img-src 'self' data:; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
                "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
