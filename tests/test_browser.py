@@ -333,3 +333,36 @@ def test_the_banner_atop_the_daily_page_subscribes(browser, demo_copy):
         assert "Check your inbox" in page.inner_text("main")
         assert len(mails_to(mail, "banner@example.org")) == 1
         context.close()
+
+
+def test_thumbnails_load_in_the_grid_at_every_width(browser, demo_copy):
+    """Cards of papers with a thumbnail show it (loaded, its full width of the card), the others none."""
+    from conftest import LiveServer
+    from test_thumbnails import pdf
+
+    from dailypapers.ingest.thumbnails import THUMB_WIDTH, default_media_dir, render_thumbnail, thumbnail_file
+    from dailypapers.store import database_url
+
+    with LiveServer(demo_copy) as site:
+        store = site.app.state.store
+        day = date.fromisoformat(store.latest_day())
+        items, _ = store.feed(day, day)
+        with_thumbnail = {item["id"] for item in items[:4]}
+        folder = default_media_dir(database_url(str(demo_copy))) / "thumbnails"
+        folder.mkdir(parents=True)
+        for paper_id in with_thumbnail:
+            (folder / thumbnail_file(paper_id)).write_bytes(render_thumbnail(pdf((612, 792), pages=1)))
+        for width in (390, 768, 1280):
+            context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(site.url + f"/papers/date/{day}")
+            page.wait_for_function("() => [...document.querySelectorAll('.thumb img')].every(i => i.complete)")
+            shown = page.locator("article.paper-card").evaluate_all("""cards => cards.map(c => {
+                const img = c.querySelector('.thumb img');
+                return {id: c.dataset.id, loaded: img ? img.naturalWidth : null,
+                        fill: img ? img.getBoundingClientRect().width / c.getBoundingClientRect().width : null};
+            })""")
+            assert {s["id"] for s in shown if s["loaded"] is not None} == with_thumbnail
+            assert all(s["loaded"] == THUMB_WIDTH and s["fill"] > 0.98 for s in shown if s["loaded"] is not None), shown
+            context.close()
