@@ -255,7 +255,7 @@ def test_cards_form_a_grid_and_nothing_leaves_its_card(browser, live_demo, shots
     try:
         page = context.new_page()
         page.set_default_timeout(120_000)
-        for path in ("/", "/papers/week", f"/search?q=language+models"):
+        for path in ("/", "/papers/week", "/search?q=language+models"):
             page.goto(live_demo.url + path)
             lefts = page.locator("article.paper-card").evaluate_all("cs => cs.map(c => Math.round(c.getBoundingClientRect().left))")
             assert len(lefts) >= 3 and len(set(lefts)) == columns, (path, width, sorted(set(lefts)))

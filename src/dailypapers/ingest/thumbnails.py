@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-import sqlalchemy as sa
 
 from ..records import InvalidRecord, normalize_id
+from ..store import database_url, derived_folder
 from .http import PoliteClient
 
 THUMB_WIDTH, THUMB_HEIGHT = 360, 466  # a US Letter page's proportions; an A4 page loses its foot
@@ -52,21 +52,12 @@ class Unreadable(ValueError):
 
 
 def default_media_dir(url: str) -> Path:
-    """Beside a SQLite file (`papers.db` -> `papers.db-media/`); for a database server, one folder per
-    database under `$XDG_CACHE_HOME/dailypapers/` (as the search indexes: see search.default_index_dir)."""
-    parts = sa.engine.make_url(url)
-    if parts.get_backend_name() == "sqlite":
-        if parts.database and parts.database != ":memory:":
-            return Path(f"{parts.database}-media")
-        return Path("dailypapers-media").resolve()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "dailypapers" / f"{parts.database}@{parts.host or 'localhost'}_{parts.port or 5432}-media"
+    """Beside a SQLite file (`papers.db` -> `papers.db-media/`), as the search indexes (store.derived_folder)."""
+    return derived_folder(url, "media")
 
 
 def media_dir(config, url: str | None = None) -> Path:
     """The media_dir setting, else the default for the database at `url` (default: the db setting's)."""
-    from ..store import database_url
-
     return Path(config.media_dir) if config.media_dir else default_media_dir(url or database_url(config.db))
 
 

@@ -20,7 +20,6 @@ MODEL_LOAD_WAIT_S, rather than quietly answering by words alone.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -31,10 +30,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import sqlalchemy as sa
 
 from ..records import InvalidRecord, normalize_id
-from ..store import Store
+from ..store import Store, derived_folder
 from . import lexical, query
 from .embed import embed_pending, model_key
 from .fusion import FUSE_DEPTH, fuse
@@ -51,16 +49,8 @@ def _title_key(text: str) -> str:
 
 
 def default_index_dir(url: str) -> Path:
-    """Beside a SQLite file (`papers.db` -> `papers.db-index/`). For a database server the indexes belong to
-    this host, not to the database: they are a cache, rebuilt from the store, in
-    `$XDG_CACHE_HOME/dailypapers/` (default `~/.cache/dailypapers/`), one folder per database."""
-    parts = sa.engine.make_url(url)
-    if parts.get_backend_name() == "sqlite":
-        if parts.database and parts.database != ":memory:":
-            return Path(f"{parts.database}-index")
-        return Path("dailypapers-index").resolve()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "dailypapers" / f"{parts.database}@{parts.host or 'localhost'}_{parts.port or 5432}-index"
+    """The indexes belong to this host, not to the database: a cache, rebuilt from the store."""
+    return derived_folder(url, "index")
 
 
 CATCH_UP_EMBED = 200  # papers the server embeds itself after a change made on the site

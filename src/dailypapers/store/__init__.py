@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
@@ -38,7 +39,7 @@ from .server import WRITER_LOCK, server_options
 from .subscriptions import SubscriptionQueries
 from .sync import SyncQueries
 
-__all__ = ["ApplyResult", "Plan", "Slot", "Store", "database_url", "insert_values"]
+__all__ = ["ApplyResult", "Plan", "Slot", "Store", "database_url", "derived_folder", "insert_values"]
 
 _content_values = operator.itemgetter("id", *RECORD_COLUMNS, "featured_on", "bib_rank", "bib_observed", "daily_observed")
 
@@ -65,6 +66,19 @@ def database_url(db: str | Path) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def derived_folder(url: str, kind: str) -> Path:
+    """Where data derived from the database at `url` is kept (`kind`: "index", "media"): beside a SQLite
+    file (`papers.db` -> `papers.db-index/`); for a database server, on this host, one folder per database in
+    `$XDG_CACHE_HOME/dailypapers/` (default `~/.cache/dailypapers/`)."""
+    parts = sa.engine.make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        if parts.database and parts.database != ":memory:":
+            return Path(f"{parts.database}-{kind}")
+        return Path(f"dailypapers-{kind}").resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "dailypapers" / f"{parts.database}@{parts.host or 'localhost'}_{parts.port or 5432}-{kind}"
 
 
 def _json_dumps(value) -> str:
