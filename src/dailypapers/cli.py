@@ -507,13 +507,12 @@ def thumbnails(config: Config, limit: int | None, retry_failed: bool, id_lists: 
             make_media(store, config, ids=ids, limit=limit, retry_failed=retry_failed, logos=logos, progress=progress,
                        log=console.print, reports=reports)  # fmt: skip
     except (FetchError, OSError) as exc:  # a server away; a folder that cannot be written (full disk, permissions)
-        click.echo("; ".join(r.line() for r in reports))
         raise click.ClickException(f"{exc} (what was made is kept: rerun to resume)") from None
     except KeyboardInterrupt:
-        click.echo("; ".join(r.line() for r in reports))
         console.print("[yellow]Interrupted[/]; what was made is kept: run `dailypapers thumbnails` again to resume.")
         sys.exit(130)
-    click.echo("; ".join(r.line() for r in reports))
+    finally:
+        click.echo("; ".join(r.line() for r in reports))
 
 
 @main.command()

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-
 from ..records import InvalidRecord, normalize_id
 from ..store import Store, derived_folder
 from . import lexical, query

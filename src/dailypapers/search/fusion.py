@@ -2,7 +2,7 @@
 
 Each side's top FUSE_DEPTH scores are scaled to [0, 1] over that list (BM25 and cosine similarity are on
 scales that do not compare), and a paper scores `w * keyword + (1 - w) * meaning`, 0 on a side that did
-not find it. The keyword weight `w` grows with how far the best keyword score stands above the next one
+not find it. The keyword weight `w` grows with how far the best keyword score stands above the third best
 (`keyword_weight`): a pasted sentence or an exact title gives one paper a BM25 score well above the
 rest, and that paper stays first; a vague question gives a flat keyword list, and meaning decides.
 The weights were chosen on SciFact (test and train) and the four sets of scripts/make_search_sets.py,

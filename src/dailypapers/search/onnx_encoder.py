@@ -6,8 +6,9 @@ that encoder (bench/embed_speed.py, arXiv abstracts, 2 cores): about three times
 second, SciFact semantic nDCG@10 within 0.005 (0.6536 vs 0.6527), cosine to its vectors ~0.995.
 
 Each text runs alone, `threads` texts at a time, each on one core and its own session (a session run
-releases the GIL; two texts sharing one session ran 3-4% slower than two sessions): no pad tokens, no thread pool that spins when another process wants the cores, and a text's vector does
-not depend on which texts it was encoded with (int8 activations are scaled per input), so an interrupted
+releases the GIL; two texts sharing one session ran 3-4% slower than two sessions): no pad tokens, no
+thread pool that spins when another process wants the cores, and a text's vector does not depend on
+which texts it was encoded with (int8 activations are scaled per input), so an interrupted
 `dailypapers embed` resumed in other batches stores the very same vectors.
 """
 
