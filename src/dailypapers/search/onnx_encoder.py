@@ -2,7 +2,7 @@
 
 The model file ships in the package (search/model/minilm-int8.onnx, 23 MB, made once by
 scripts/export_onnx_encoder.py from the same weights the exact numpy encoder reads). Measured against
-that encoder (bench/embed_speed.py, arXiv abstracts, 2 cores): 3.2-3.6 times the abstracts per second,
+that encoder (bench/embed_speed.py, arXiv abstracts, 2 cores): 3.0-3.8 times the abstracts per second,
 SciFact semantic nDCG@10 within 0.005 (0.6547 vs 0.6527), cosine to its vectors ~0.995.
 
 Each text runs alone, `threads` texts at a time, each on one core and its own session (a session run
