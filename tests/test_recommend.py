@@ -106,6 +106,18 @@ def test_a_lead_author_counts_more_than_a_middle_author_of_a_long_list():
     assert model.explain(middle_of_many).authors == ["Ada Lovelace"]
 
 
+def test_rank_is_score_and_explain_in_one_pass():
+    saved = papers("saved", VISION[:2], authors=("Ada Lovelace",))
+    model = train(Library(saved=saved, authors=frozenset({"Grace Hopper"})), background())
+    candidates = papers("new", LANGUAGE + SPEECH + VISION[2:]) + [Paper("by-ada", *LANGUAGE[1], ["Grace Hopper", "Ada Lovelace"])]
+    scores = model.score(candidates)
+    ranked = model.rank(candidates, 4)
+    assert [i for i, _, _ in ranked] == np.argsort(-scores, kind="stable")[:4].tolist()
+    assert ranked[0][0] == len(candidates) - 1 and ranked[0][2].authors == ["Grace Hopper", "Ada Lovelace"]
+    for i, score, why in ranked:
+        assert score == pytest.approx(float(scores[i])) and why == model.explain(candidates[i])
+
+
 def unit(seed: int) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal(384).astype(np.float32)
     return v / np.linalg.norm(v)

@@ -89,10 +89,7 @@ class Recommender:
         rows = [row for row in {row["id"]: row for row in candidates}.values() if row["id"] not in mine]
         if not rows:
             return []
-        papers = self._papers(rows)
-        scores = model.score(papers)
-        order = np.argsort(-scores, kind="stable")[:limit]
-        return [Recommendation(rows[i], float(scores[i]), model.explain(papers[i])) for i in order]
+        return [Recommendation(rows[i], score, why) for i, score, why in model.rank(self._papers(rows), limit)]
 
     def feed(self, user_id: int, start: date, end: date, limit: int = 50) -> list[Recommendation]:
         """The papers featured from `start` to `end`, ranked for the reader."""

@@ -195,9 +195,19 @@ class ReaderModel:
                      for n, name in enumerate(names))  # fmt: skip
         return AUTHOR_WEIGHT * shared + FOLLOW_WEIGHT * followed
 
-    def score(self, papers: Sequence[Paper]) -> np.ndarray:
+    def rank(self, papers: Sequence[Paper], limit: int) -> list[tuple[int, float, Reasons]]:
+        """The `limit` best papers as (index in `papers`, score, why), best first: one pass over their words."""
+        rows = self._rows(papers)
+        scores = self.score(papers, rows)
+        order = np.argsort(-scores, kind="stable")[:limit].tolist()
+        reasons = self.explain_all([papers[i] for i in order], rows=rows.take(order))
+        return [(i, float(scores[i]), why) for i, why in zip(order, reasons)]
+
+    def score(self, papers: Sequence[Paper], rows: Rows | None = None) -> np.ndarray:
+        """`rows`: the papers' words as `_rows` makes them, if already made."""
         text_mean, text_std, vector_mean, vector_std, both_mean, both_std = self.scales
-        content = (self._rows(papers).dot(np.asarray(self.text["weights"], np.float32)) - text_mean) / text_std
+        rows = self._rows(papers) if rows is None else rows
+        content = (rows.dot(np.asarray(self.text["weights"], np.float32)) - text_mean) / text_std
         if self.query is not None:
             has = [n for n, p in enumerate(papers) if p.vector is not None]
             if has:
@@ -209,24 +219,37 @@ class ReaderModel:
         return content + LINK_WEIGHT * links + np.array([self._author_score(p, followed_keys) for p in papers], np.float32)
 
     def explain(self, paper: Paper, top: int = 3) -> Reasons:
-        rows = self._rows([paper])
-        ids, values = rows.indices, rows.data
-        if self.query is not None and paper.vector is not None:
-            similarity = self.saved_vectors @ paper.vector
-        else:
+        return self.explain_all([paper], top)[0]
+
+    def explain_all(self, papers: Sequence[Paper], top: int = 3, rows: Rows | None = None) -> list[Reasons]:
+        """Why each paper ranks where it does: the closest saved papers (by embedding, else by words), the
+        followed and shared authors, a followed organization, and the words that weigh most for it."""
+        rows = self._rows(papers) if rows is None else rows
+        bounds = np.searchsorted(rows.row_of, np.arange(len(papers) + 1))
+        by_words = None
+        if any(self.query is None or p.vector is None for p in papers):
             saved = Rows.of(self.saved_rows, rows.width)
-            similarity = saved.gram(rows)[:, 0] if len(saved) else np.zeros(0)
-        order = np.argsort(-similarity, kind="stable")[:top]
-        closest = [(self.saved_ids[n], round(float(similarity[n]), 3)) for n in order if similarity[n] > 0]
-        names = {author_key(a): a for a in paper.authors}
+            by_words = saved.gram(rows) if len(saved) else np.zeros((0, len(papers)), np.float32)
+        weights = np.asarray(self.text["weights"], np.float32)
         followed_keys = {author_key(a) for a in self.followed_authors}
-        followed = [a for k, a in names.items() if k in followed_keys]
-        shared = sorted((a for k, a in names.items() if k in self.author_shares and k not in followed_keys),
-                        key=lambda a: -self.author_shares[author_key(a)])  # fmt: skip
-        organization = paper.organization if paper.organization in self.followed_organizations else None
-        contribution = values * np.asarray(self.text["weights"], np.float32)[ids]
-        best = [i for i in np.argsort(-contribution, kind="stable")[:top] if contribution[i] > 0]
-        return Reasons(closest, followed + shared, organization, [self.vocab.terms[ids[i]] for i in best])
+        reasons = []
+        for n, paper in enumerate(papers):
+            if self.query is not None and paper.vector is not None:
+                similarity = self.saved_vectors @ paper.vector
+            else:
+                similarity = by_words[:, n]
+            order = np.argsort(-similarity, kind="stable")[:top]
+            closest = [(self.saved_ids[i], round(float(similarity[i]), 3)) for i in order if similarity[i] > 0]
+            names = {author_key(a): a for a in paper.authors}
+            followed = [a for k, a in names.items() if k in followed_keys]
+            shared = sorted((a for k, a in names.items() if k in self.author_shares and k not in followed_keys),
+                            key=lambda a: -self.author_shares[author_key(a)])  # fmt: skip
+            organization = paper.organization if paper.organization in self.followed_organizations else None
+            ids, values = rows.indices[bounds[n] : bounds[n + 1]], rows.data[bounds[n] : bounds[n + 1]]
+            contribution = values * weights[ids]
+            best = [i for i in np.argsort(-contribution, kind="stable")[:top] if contribution[i] > 0]
+            reasons.append(Reasons(closest, followed + shared, organization, [self.vocab.terms[ids[i]] for i in best]))
+        return reasons
 
     def query_vector(self) -> np.ndarray | None:
         if self.query is None or not np.any(self.query):
