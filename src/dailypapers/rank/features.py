@@ -160,9 +160,13 @@ class Rows:
         mine = self.row_of == n
         return self.indices[mine], self.data[mine]
 
+    def bounds(self) -> np.ndarray:
+        """Where each row's entries start and end (n + 1 offsets): entries are stored in row order."""
+        return np.searchsorted(self.row_of, np.arange(self.n + 1))
+
     def take(self, picked: Sequence[int]) -> Rows:
-        """These rows, in this order (rows are stored in row order, as `Vocabulary.rows` makes them)."""
-        bounds = np.searchsorted(self.row_of, np.arange(self.n + 1))
+        """These rows, in this order."""
+        bounds = self.bounds()
         lengths = np.array([bounds[i + 1] - bounds[i] for i in picked], np.int64)
         at = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in picked]) if len(picked) else np.zeros(0, np.int64)
         return Rows(np.repeat(np.arange(len(picked)), lengths), self.indices[at], self.data[at], len(picked), self.width)

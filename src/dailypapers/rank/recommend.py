@@ -225,7 +225,7 @@ class ReaderModel:
         """Why each paper ranks where it does: the closest saved papers (by embedding, else by words), the
         followed and shared authors, a followed organization, and the words that weigh most for it."""
         rows = self._rows(papers) if rows is None else rows
-        bounds = np.searchsorted(rows.row_of, np.arange(len(papers) + 1))
+        bounds = rows.bounds()
         by_words = None
         if any(self.query is None or p.vector is None for p in papers):
             saved = Rows.of(self.saved_rows, rows.width)
