@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import threading
@@ -59,6 +60,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if set(getattr(item, "fixturenames", ())) & set(SHARED_FIXTURES):
             item.add_marker(pytest.mark.shared)
+
+
+def ctrl_c_reaches_it() -> None:
+    """`preexec_fn` of a child a test stops with SIGINT, as Ctrl-C at a terminal: pytest started in the
+    background (`.ci/run &`) has SIGINT ignored, and a child inherits that, so it would never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BACKEND, FIXTURES, PATIENCE, catalog_dump, dailypapers_cmd, rows_if_ready, run_cli, sql_rows
+from conftest import BACKEND, FIXTURES, PATIENCE, catalog_dump, ctrl_c_reaches_it, dailypapers_cmd, rows_if_ready, run_cli, sql_rows
 
 from dailypapers.store import Store
 
@@ -118,11 +118,9 @@ def test_interrupt_then_rerun_ends_like_an_uninterrupted_run(tmp_path, new_db, s
     assert run_cli("--db", str(reference), "ingest", "arxiv-snapshot", str(arxiv)).returncode == 0
 
     db = new_db("killed")
-    # Ctrl-C as at a terminal: pytest started in the background (`.ci/run &`) has SIGINT ignored, and a
-    # child inherits that, so the ingest would never see the interrupt and simply finish.
     process = subprocess.Popen([*dailypapers_cmd(), "--db", str(db), "ingest", "arxiv-snapshot", str(arxiv)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+                               preexec_fn=ctrl_c_reaches_it)  # fmt: skip
     deadline = time.monotonic() + PATIENCE
     position = 0
     while time.monotonic() < deadline and process.poll() is None:

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, PATIENCE, dailypapers_cmd, run_cli
+from conftest import FIXTURES, PATIENCE, ctrl_c_reaches_it, dailypapers_cmd, run_cli
 from fastapi.testclient import TestClient
 
 from dailypapers.cli import main
@@ -146,7 +146,7 @@ def test_ctrl_c_stops_a_run_and_the_next_run_resumes_it(site):
     gated, gate = order[2], threading.Event()
     site.server.routes[f"/pdf/{gated}"] = lambda q: (gate.wait(PATIENCE), (200, {}, pdf((612, 792))))[1]
     run = subprocess.Popen([*dailypapers_cmd(), "--db", site.db, "thumbnails", "--no-logos"], env={**os.environ, **site.env},
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it)  # fmt: skip
     deadline = time.monotonic() + PATIENCE
     while f"/pdf/{gated}" not in site.pdf_requests():  # it waits for the third PDF: stop it there
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()
