@@ -213,7 +213,7 @@ def test_eval_recs_table_and_bad_input(tmp_path):
 @pytest.mark.shared
 @pytest.mark.slow
 def test_eval_recs_beats_arxiv_sanity_on_the_shared_set():
-    """On all 303 test days, with the words alone (no embeddings, which take hours to compute here): above
+    """On all 303 test days, with the words alone (the embeddings take minutes to compute and a cache): above
     arxiv-sanity's SVM in both modes. The floors are what the words alone reach (MRR 0.631 and 0.942; with
     the embeddings 0.649 and 0.950, the issue's targets being 0.64 and 0.95)."""
     folder = shared_data("recs-hf-submitters")
