@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import threading
 
 import httpx
 import pytest
@@ -70,12 +71,32 @@ def words(paper: dict) -> set[str]:
     return set(re.findall(r"\w+", f"{paper['title']} {paper.get('abstract') or ''}".lower()))
 
 
+class HeldEncoder:
+    """The real encoder, except that embedding `held` waits until the test releases it: a model slower
+    than the query budget, without depending on how fast this machine is."""
+
+    def __init__(self, encoder, held: str):
+        self._encoder, self._held, self.release = encoder, held, threading.Event()
+
+    def __getattr__(self, name: str):
+        return getattr(self._encoder, name)
+
+    def encode(self, texts: list[str]):
+        if self._held in texts:
+            self.release.wait(PATIENCE)
+        return self._encoder.encode(texts)
+
+
 def test_without_the_model_or_in_time_results_are_lexical_and_say_why(demo_db, encoder):
     store = Store(demo_db)
     found = Search(store, encoder=None).find("robot grasping", mode="hybrid")
     assert found.mode == "lexical" and "unavailable" in found.note and found.papers
-    found = Search(store, encoder=encoder, query_budget=0).find("a query never embedded before 1234", mode="semantic")
-    assert found.mode == "lexical" and "took over" in found.note
+    slow = HeldEncoder(encoder, "a query never embedded before 1234")
+    try:
+        found = Search(store, encoder=slow, query_budget=0.5).find("a query never embedded before 1234", mode="semantic")
+    finally:
+        slow.release.set()
+    assert found.mode == "lexical" and "took over 0.5 s" in found.note and found.papers
     store.close()
 
 
