@@ -156,17 +156,17 @@ class Rows:
     def __len__(self) -> int:
         return self.n
 
-    def row(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        mine = self.row_of == n
-        return self.indices[mine], self.data[mine]
+    def _bounds(self, rows) -> np.ndarray:
+        """Where these rows' entries start (entries are stored in row order, as every constructor makes them)."""
+        return np.searchsorted(self.row_of, rows)
 
-    def bounds(self) -> np.ndarray:
-        """Where each row's entries start and end (n + 1 offsets): entries are stored in row order."""
-        return np.searchsorted(self.row_of, np.arange(self.n + 1))
+    def row(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self._bounds([n, n + 1])
+        return self.indices[start:end], self.data[start:end]
 
     def take(self, picked: Sequence[int]) -> Rows:
         """These rows, in this order."""
-        bounds = self.bounds()
+        bounds = self._bounds(np.arange(self.n + 1))
         lengths = np.array([bounds[i + 1] - bounds[i] for i in picked], np.int64)
         at = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in picked]) if len(picked) else np.zeros(0, np.int64)
         return Rows(np.repeat(np.arange(len(picked)), lengths), self.indices[at], self.data[at], len(picked), self.width)

@@ -225,7 +225,6 @@ class ReaderModel:
         """Why each paper ranks where it does: the closest saved papers (by embedding, else by words), the
         followed and shared authors, a followed organization, and the words that weigh most for it."""
         rows = self._rows(papers) if rows is None else rows
-        bounds = rows.bounds()
         by_words = None
         if any(self.query is None or p.vector is None for p in papers):
             saved = Rows.of(self.saved_rows, rows.width)
@@ -245,7 +244,7 @@ class ReaderModel:
             shared = sorted((a for k, a in names.items() if k in self.author_shares and k not in followed_keys),
                             key=lambda a: -self.author_shares[author_key(a)])  # fmt: skip
             organization = paper.organization if paper.organization in self.followed_organizations else None
-            ids, values = rows.indices[bounds[n] : bounds[n + 1]], rows.data[bounds[n] : bounds[n + 1]]
+            ids, values = rows.row(n)
             contribution = values * weights[ids]
             best = [i for i in np.argsort(-contribution, kind="stable")[:top] if contribution[i] > 0]
             reasons.append(Reasons(closest, followed + shared, organization, [self.vocab.terms[ids[i]] for i in best]))
